@@ -1,0 +1,5 @@
+"""Alembic entry point for the api database; the shared environment does the work."""
+
+from novalite.db.alembic_env import run_migrations
+
+run_migrations()

@@ -1,0 +1,160 @@
+"""The bus contract every transport implements, and the dispatch they share.
+
+Every message is serialized to JSON even in memory, so nothing passes in the
+all-in-one shape that could not cross RabbitMQ.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from novalite.context import RequestContext, current_context
+from novalite.exceptions import RemotableError, RemoteError, remotable_error
+
+LOG = logging.getLogger(__name__)
+
+MessageKind = Literal["cast", "call", "fanout"]
+
+
+class Envelope(BaseModel):
+    kind: MessageKind
+    topic: str
+    method: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    context: RequestContext
+    msg_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    reply_to: str | None = None
+
+
+class ReplyError(BaseModel):
+    exc_type: str
+    message: str
+    remotable: bool
+
+
+class Reply(BaseModel):
+    msg_id: str
+    result: Any = None
+    error: ReplyError | None = None
+
+    def unwrap(self) -> Any:
+        if self.error is None:
+            return self.result
+        cls = remotable_error(self.error.exc_type) if self.error.remotable else None
+        if cls is not None:
+            raise cls(self.error.message)
+        raise RemoteError(self.error.exc_type, self.error.message)
+
+
+class Consumer(abc.ABC):
+    """A running subscription; stop() ends it."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+
+class Dispatcher:
+    """Runs one decoded message against an endpoint object's public async methods."""
+
+    def __init__(self, endpoint: object):
+        self.endpoint = endpoint
+
+    async def dispatch(self, envelope: Envelope) -> Reply:
+        handler = getattr(self.endpoint, envelope.method, None)
+        if envelope.method.startswith("_") or handler is None or not callable(handler):
+            err = ReplyError(
+                exc_type="UnsupportedMethod",
+                message=f"{type(self.endpoint).__name__} has no method '{envelope.method}'",
+                remotable=False,
+            )
+            return Reply(msg_id=envelope.msg_id, error=err)
+        token = current_context.set(envelope.context)
+        try:
+            result = await handler(envelope.context, **envelope.args)
+            return Reply(msg_id=envelope.msg_id, result=result)
+        except Exception as exc:  # every failure must reach the caller, not vanish
+            remotable = isinstance(exc, RemotableError)
+            if not remotable or envelope.kind != "call":
+                LOG.exception(
+                    "%s %s.%s failed [%s]", envelope.kind, envelope.topic, envelope.method,
+                    envelope.context.request_id,
+                )
+            err = ReplyError(exc_type=type(exc).__name__, message=str(exc), remotable=remotable)
+            return Reply(msg_id=envelope.msg_id, error=err)
+        finally:
+            current_context.reset(token)
+
+
+class Bus(abc.ABC):
+    """cast (one-way), call (request/reply with timeout) and fanout, addressed by topic."""
+
+    def __init__(self, call_timeout: float = 60.0, executor_size: int = 64):
+        self.call_timeout = call_timeout
+        self.executor_size = executor_size
+
+    async def start(self) -> None:
+        """Connect; idempotent."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _send(self, envelope: Envelope) -> None:
+        """Deliver a cast or fanout envelope."""
+
+    @abc.abstractmethod
+    async def _request(self, envelope: Envelope, timeout: float) -> Reply:
+        """Deliver a call envelope and wait for its reply (raise MessagingTimeout)."""
+
+    @abc.abstractmethod
+    async def serve(self, topic: str, endpoint: object, *, fanout: bool = True) -> Consumer:
+        """Consume `topic` (competing with other servers of it) and its fanout."""
+
+    async def queue_depths(self) -> dict[str, int]:
+        """Messages waiting per topic, for metrics and `novalite status`."""
+        return {}
+
+    async def cast(self, topic: str, method: str, ctx: RequestContext, **args: Any) -> None:
+        await self._send(Envelope(kind="cast", topic=topic, method=method, args=args, context=ctx))
+
+    async def fanout(self, topic: str, method: str, ctx: RequestContext, **args: Any) -> None:
+        await self._send(Envelope(kind="fanout", topic=topic, method=method, args=args, context=ctx))
+
+    async def call(
+        self, topic: str, method: str, ctx: RequestContext, *, timeout: float | None = None, **args: Any
+    ) -> Any:
+        envelope = Envelope(kind="call", topic=topic, method=method, args=args, context=ctx)
+        reply = await self._request(envelope, timeout or self.call_timeout)
+        return reply.unwrap()
+
+
+class BoundedExecutor:
+    """Runs handlers as tasks, at most `size` at once, and waits for them on close."""
+
+    def __init__(self, size: int):
+        self._slots = asyncio.Semaphore(size)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, coro_fn: Any, *args: Any) -> None:
+        await self._slots.acquire()
+        task = asyncio.create_task(coro_fn(*args))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def cancel(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()

@@ -1,0 +1,197 @@
+"""Configuration: embedded defaults, then a TOML file, then environment variables.
+
+Every section forbids unknown keys so that a typo in an option name fails at
+start with the option's name instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "NOVALITE_"
+CONFIG_ENV = "NOVALITE_CONFIG"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ServiceOptions(Section):
+    data_dir: Path = Field(Path("./data"), description="Where the SQLite files and instance files live.")
+    bind_host: str = Field("127.0.0.1", description="Address the HTTP APIs listen on.")
+    port: int = Field(8774, ge=1, le=65535, description="One port serves every API.")
+    public_url: str = Field("", description="Base URL clients use; default http://<bind_host>:<port>.")
+    region: str = "RegionOne"
+    api_workers: int = Field(1, ge=1, le=64, description="uvicorn workers for the api/placement roles.")
+
+
+class DatabaseOptions(Section):
+    api_url: str = Field("", description="API database; default sqlite under data_dir.")
+    placement_url: str = Field("", description="Placement database; default sqlite under data_dir.")
+    cell0_url: str = Field("", description="cell0 database (instances that never got a host).")
+    cell1_url: str = Field("", description="cell1 database, created with the first start.")
+    pool_size: int = Field(10, ge=1, le=200)
+    echo: bool = False
+
+
+class BusOptions(Section):
+    transport_url: str = Field("memory://", description="memory:// or amqp://user:pass@host:port/vhost")
+    call_timeout: float = Field(60.0, gt=0, description="Seconds a call waits for its reply.")
+    executor_size: int = Field(64, ge=1, le=10000, description="Messages one consumer handles at once.")
+
+
+class ApiOptions(Section):
+    auth_strategy: Literal["noauth2", "keystone"] = "noauth2"
+    max_limit: int = Field(1000, ge=1, description="Largest page a list call returns.")
+    default_availability_zone: str = "nova"
+
+
+class ComputeOptions(Section):
+    driver: Literal["fake", "libvirt"] = "fake"
+    host: str = Field("", description="This compute's host name (serve --role compute); default the machine's.")
+    fake_host_count: int = Field(3, ge=0, le=100000, description="Compute services the all-in-one starts.")
+    heartbeat_interval: float = Field(10.0, gt=0)
+    resource_report_interval: float = Field(60.0, gt=0)
+    reserved_host_memory_mb: int = Field(512, ge=0)
+    reserved_host_cpus: int = Field(0, ge=0)
+    reserved_host_disk_mb: int = Field(0, ge=0)
+    cpu_allocation_ratio: float = Field(4.0, gt=0)
+    ram_allocation_ratio: float = Field(1.0, gt=0)
+    disk_allocation_ratio: float = Field(1.0, gt=0)
+
+
+class FakeDriverOptions(Section):
+    vcpus: int = Field(16, ge=1)
+    memory_mb: int = Field(65536, ge=1)
+    disk_gb: int = Field(1000, ge=1)
+    spawn_delay: float = Field(0.0, ge=0, description="Seconds each spawn takes.")
+    fail_spawn: bool = Field(False, description="Every spawn fails (fault injection).")
+    fail_spawn_hosts: list[str] = Field(default_factory=list, description="Spawns fail only on these hosts.")
+
+
+class SchedulerOptions(Section):
+    max_attempts: int = Field(3, ge=1, description="Selected host plus alternates per instance.")
+    max_placement_results: int = Field(1000, ge=1)
+    host_subset_size: int = Field(1, ge=1)
+
+
+class ConductorOptions(Section):
+    build_timeout: float = Field(600.0, gt=0, description="A build silent for this long is put in ERROR.")
+
+
+class PlacementOptions(Section):
+    url: str = Field("", description="Empty: call the placement service in-process; else its HTTP URL.")
+
+
+class LoggingOptions(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    service: ServiceOptions = Field(default_factory=ServiceOptions)
+    database: DatabaseOptions = Field(default_factory=DatabaseOptions)
+    bus: BusOptions = Field(default_factory=BusOptions)
+    api: ApiOptions = Field(default_factory=ApiOptions)
+    compute: ComputeOptions = Field(default_factory=ComputeOptions)
+    fake_driver: FakeDriverOptions = Field(default_factory=FakeDriverOptions)
+    scheduler: SchedulerOptions = Field(default_factory=SchedulerOptions)
+    conductor: ConductorOptions = Field(default_factory=ConductorOptions)
+    placement: PlacementOptions = Field(default_factory=PlacementOptions)
+    logging: LoggingOptions = Field(default_factory=LoggingOptions)
+
+    _toml_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get(CONFIG_ENV)
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        return tuple(sources)
+
+    @field_validator("service")
+    @classmethod
+    def _absolute_data_dir(cls, value: ServiceOptions) -> ServiceOptions:
+        value.data_dir = value.data_dir.expanduser().resolve()
+        return value
+
+    def sqlite_url(self, name: str) -> str:
+        return f"sqlite+aiosqlite:///{self.service.data_dir / (name + '.db')}"
+
+    @property
+    def api_db_url(self) -> str:
+        return self.database.api_url or self.sqlite_url("api")
+
+    @property
+    def placement_db_url(self) -> str:
+        return self.database.placement_url or self.sqlite_url("placement")
+
+    @property
+    def cell0_db_url(self) -> str:
+        return self.database.cell0_url or self.sqlite_url("cell0")
+
+    @property
+    def cell1_db_url(self) -> str:
+        return self.database.cell1_url or self.sqlite_url("cell1")
+
+    @property
+    def public_url(self) -> str:
+        if self.service.public_url:
+            return self.service.public_url.rstrip("/")
+        return f"http://{self.service.bind_host}:{self.service.port}"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the operator."""
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the effective settings; raise ConfigError naming each bad option."""
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"configuration file {path} does not exist")
+        os.environ[CONFIG_ENV] = str(path)
+    elif (env_path := os.environ.get(CONFIG_ENV)) and not Path(env_path).is_file():
+        raise ConfigError(f"configuration file {env_path} (from {CONFIG_ENV}) does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+    except ValueError as exc:  # e.g. a TOML syntax error
+        raise ConfigError(str(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        option = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown option '{option}'")
+        else:
+            lines.append(f"option '{option}': {err['msg']} (got {err.get('input')!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)

@@ -1,0 +1,1 @@
+"""Database plumbing shared by every database kind (API, cell, placement)."""
