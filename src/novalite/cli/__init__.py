@@ -1,0 +1,12 @@
+"""The `novalite` command: one typer app, sub-commands in their own modules."""
+
+from __future__ import annotations
+
+from novalite.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]
