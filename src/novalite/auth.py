@@ -6,6 +6,8 @@ Until identity is configured, novalite follows Nova's `noauth2` convention:
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from novalite.context import RequestContext
 
 
@@ -25,3 +27,14 @@ def context_from_noauth_token(token: str | None, request_id: str | None = None) 
     if request_id:
         ctx.request_id = request_id
     return ctx
+
+
+class Authenticator(Protocol):
+    """Validates a token; identity (issue: standard clients) provides a Keystone-style one."""
+
+    async def authenticate(self, token: str | None, request_id: str | None = None) -> RequestContext: ...
+
+
+class NoAuthAuthenticator:
+    async def authenticate(self, token: str | None, request_id: str | None = None) -> RequestContext:
+        return context_from_noauth_token(token, request_id)

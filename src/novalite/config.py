@@ -79,6 +79,15 @@ class FakeDriverOptions(Section):
     fail_spawn_hosts: list[str] = Field(default_factory=list, description="Spawns fail only on these hosts.")
 
 
+class LibvirtOptions(Section):
+    connection_uri: str = Field("", description="libvirt URI; default qemu:///system.")
+    virt_type: Literal["kvm", "qemu"] = Field("kvm", description="qemu means TCG emulation (no /dev/kvm).")
+    instances_path: Path | None = Field(None, description="Instance disks and console logs; default <data_dir>/instances.")
+    images_path: Path | None = Field(None, description="Images found by name or UUID; default <data_dir>/images.")
+    cpu_mode: Literal["host-model", "host-passthrough", "custom", "none"] = "host-model"
+    shutdown_timeout: float = Field(60.0, ge=0, description="Seconds a clean shutdown may take before destroy.")
+
+
 class SchedulerOptions(Section):
     max_attempts: int = Field(3, ge=1, description="Selected host plus alternates per instance.")
     max_placement_results: int = Field(1000, ge=1)
@@ -111,6 +120,7 @@ class Settings(BaseSettings):
     api: ApiOptions = Field(default_factory=ApiOptions)
     compute: ComputeOptions = Field(default_factory=ComputeOptions)
     fake_driver: FakeDriverOptions = Field(default_factory=FakeDriverOptions)
+    libvirt: LibvirtOptions = Field(default_factory=LibvirtOptions)
     scheduler: SchedulerOptions = Field(default_factory=SchedulerOptions)
     conductor: ConductorOptions = Field(default_factory=ConductorOptions)
     placement: PlacementOptions = Field(default_factory=PlacementOptions)
