@@ -7,7 +7,7 @@ import contextlib
 from collections import defaultdict
 
 from novalite.bus.base import BoundedExecutor, Bus, Consumer, Dispatcher, Envelope, Reply
-from novalite.exceptions import MessagingTimeout
+from novalite.exceptions import MessageDeliveryFailure, MessagingTimeout
 
 
 class _MemoryConsumer(Consumer):
@@ -23,7 +23,13 @@ class _MemoryConsumer(Consumer):
     async def _consume(self, queue: asyncio.Queue[str]) -> None:
         while True:
             body = await queue.get()
-            await self.executor.submit(self._handle, body)
+            try:
+                await self.executor.submit(self._handle, body)
+            except asyncio.CancelledError:
+                # Stopped while waiting for a handler slot: nothing ran, so the message
+                # goes back for the next server, as RabbitMQ requeues unacked messages.
+                queue.put_nowait(body)
+                raise
 
     async def _handle(self, body: str) -> None:
         envelope = Envelope.model_validate_json(body)
@@ -32,6 +38,10 @@ class _MemoryConsumer(Consumer):
             self.bus._deliver_reply(reply.model_dump_json())
 
     async def stop(self) -> None:
+        # Idempotent: a service may stop its consumer and later close the whole bus.
+        if self not in self.bus._consumers:
+            return
+        self.bus._consumers.remove(self)
         for task in self.tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -58,20 +68,33 @@ class MemoryBus(Bus):
             queue = self._queues[topic] = asyncio.Queue()
         return queue
 
+    def _served_queue(self, envelope: Envelope) -> asyncio.Queue[str]:
+        # Like RabbitMQ's mandatory publish: only serve() creates a topic's queue, and
+        # it outlives its consumers, so a topic nobody ever served is an error at once.
+        queue = self._queues.get(envelope.topic)
+        if queue is None:
+            raise MessageDeliveryFailure(
+                f"cannot deliver the {envelope.kind} '{envelope.method}' to topic '{envelope.topic}':"
+                " no service has ever consumed that topic on the in-memory bus"
+                " (start it first, or check the topic/host name)"
+            )
+        return queue
+
     async def _send(self, envelope: Envelope) -> None:
         body = envelope.model_dump_json()
         if envelope.kind == "fanout":
             for queue in self._fanout.get(envelope.topic, []):
                 queue.put_nowait(body)
         else:
-            self._queue(envelope.topic).put_nowait(body)
+            self._served_queue(envelope).put_nowait(body)
 
     async def _request(self, envelope: Envelope, timeout: float) -> Reply:
         envelope.reply_to = "memory"
+        queue = self._served_queue(envelope)
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending[envelope.msg_id] = future
         try:
-            self._queue(envelope.topic).put_nowait(envelope.model_dump_json())
+            queue.put_nowait(envelope.model_dump_json())
             body = await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
             raise MessagingTimeout(envelope.topic, envelope.method, timeout) from None
@@ -98,8 +121,12 @@ class MemoryBus(Bus):
         return {topic: queue.qsize() for topic, queue in self._queues.items()}
 
     async def close(self) -> None:
-        consumers, self._consumers = self._consumers, []
-        for consumer in consumers:
+        for consumer in list(self._consumers):
             await consumer.stop()
+        # An exception, not cancel(): a CancelledError would surface in a caller task
+        # that nobody cancelled and make asyncio.timeout/TaskGroup misread it.
         for future in self._pending.values():
-            future.cancel()
+            if not future.done():
+                future.set_exception(MessageDeliveryFailure(
+                    "the in-memory bus closed while a call was waiting for its reply"
+                ))
