@@ -1,0 +1,1 @@
+"""HTTP handlers: parse, check policy and microversion, call objects, serialize."""

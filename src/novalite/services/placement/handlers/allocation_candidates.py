@@ -1,0 +1,24 @@
+"""GET /allocation_candidates (1.10+)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from novalite.services.placement import candidate_api
+from novalite.services.placement.handlers.common import admin_context, db, json_response, require_version, version
+from novalite.services.placement.objects import candidates
+
+router = APIRouter()
+
+
+@router.get("/allocation_candidates")
+async def allocation_candidates(request: Request) -> Response:
+    await admin_context(request, "allocation_candidates:list")
+    require_version(request, 1, 10)
+    wanted = version(request)
+    parsed = candidate_api.parse(request.query_params.multi_items(), wanted)
+    async with db(request).begin() as s:
+        result = await candidates.find(s, parsed)
+    return json_response(candidate_api.render(result, parsed, wanted))

@@ -1,0 +1,238 @@
+"""Allocations and consumers: the claim path, race-free by generations.
+
+A write reads each touched provider's generation first, writes, re-checks capacity
+inside the transaction, then compare-and-swaps every generation. Two writers that
+raced on a provider cannot both win the swap, so capacity is never exceeded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from novalite.db.types import utcnow
+from novalite.services.placement.db_models import (
+    Allocation,
+    Consumer,
+    ConsumerType,
+    Inventory,
+    Project,
+    ResourceClass,
+    User,
+)
+from novalite.services.placement.objects import resource_classes
+from novalite.services.placement.objects.common import bump_generation, ensure_named_ids, insert_ignore
+from novalite.services.placement.objects.exceptions import (
+    ConcurrentUpdate,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+)
+from novalite.services.placement.objects.providers import RP, Provider
+
+ALLOC = Allocation.__table__
+CONSUMER = Consumer.__table__
+CTYPE = ConsumerType.__table__
+PROJECT = Project.__table__
+USER = User.__table__
+INV = Inventory.__table__
+RC = ResourceClass.__table__
+
+# Sentinel: the request predates consumer generations (< 1.28), so none is checked.
+UNCHECKED = -1
+DEFAULT_CONSUMER_TYPE = "unknown"
+
+
+@dataclass
+class ConsumerWrite:
+    """The allocations one consumer should hold after the write (replacing what it had)."""
+
+    consumer_uuid: str
+    allocations: dict[str, dict[str, int]]          # rp uuid -> resource class -> amount
+    project_id: str
+    user_id: str
+    consumer_generation: int | None = UNCHECKED
+    consumer_type: str | None = None
+
+
+@dataclass
+class ConsumerInfo:
+    uuid: str
+    project_id: str
+    user_id: str
+    generation: int
+    consumer_type: str | None
+    allocations: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+async def get_consumer(session: AsyncSession, consumer_uuid: str) -> ConsumerInfo | None:
+    """The consumer and its allocations ({rp_uuid: {"generation", "resources"}})."""
+    row = (await session.execute(
+        select(CONSUMER.c.uuid, PROJECT.c.external_id, USER.c.external_id, CONSUMER.c.generation, CTYPE.c.name)
+        .join(PROJECT, PROJECT.c.id == CONSUMER.c.project_id)
+        .join(USER, USER.c.id == CONSUMER.c.user_id)
+        .outerjoin(CTYPE, CTYPE.c.id == CONSUMER.c.consumer_type_id)
+        .where(CONSUMER.c.uuid == consumer_uuid)
+    )).first()
+    if row is None:
+        return None
+    info = ConsumerInfo(*row)
+    rows = await session.execute(
+        select(RP.c.uuid, RP.c.generation, RC.c.name, ALLOC.c.used)
+        .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
+        .join(RC, RC.c.id == ALLOC.c.resource_class_id)
+        .where(ALLOC.c.consumer_id == consumer_uuid)
+    )
+    for rp_uuid, generation, rc, used in rows:
+        entry = info.allocations.setdefault(rp_uuid, {"generation": generation, "resources": {}})
+        entry["resources"][rc] = used
+    return info
+
+
+async def for_provider(session: AsyncSession, provider: Provider) -> dict[str, dict[str, int]]:
+    """consumer uuid -> resource class -> amount, for one provider."""
+    rows = await session.execute(
+        select(ALLOC.c.consumer_id, RC.c.name, ALLOC.c.used)
+        .join(RC, RC.c.id == ALLOC.c.resource_class_id)
+        .where(ALLOC.c.resource_provider_id == provider.id)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for consumer, rc, used in rows:
+        out.setdefault(consumer, {})[rc] = used
+    return out
+
+
+async def _providers_by_uuid(session: AsyncSession, uuids: set[str]) -> dict[str, tuple[int, int]]:
+    if not uuids:
+        return {}
+    rows = await session.execute(select(RP.c.uuid, RP.c.id, RP.c.generation).where(RP.c.uuid.in_(uuids)))
+    found = {u: (i, g) for u, i, g in rows}
+    missing = sorted(uuids - found.keys())
+    if missing:
+        raise InvalidRequest(f"Allocation for resource provider '{missing[0]}' that does not exist.")
+    return found
+
+
+async def _check_capacity(
+    session: AsyncSession, requested: dict[tuple[int, int], list[int]],
+    rp_uuids: dict[int, str], rc_names: dict[int, str],
+) -> None:
+    """Every (provider, class) written must have inventory, obey its units and fit its capacity."""
+    pairs = set(requested)
+    rp_ids = {rp for rp, _ in pairs}
+    rc_ids = {rc for _, rc in pairs}
+    inv = {(r[0], r[1]): r[2:] for r in await session.execute(
+        select(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved,
+               INV.c.allocation_ratio, INV.c.min_unit, INV.c.max_unit, INV.c.step_size)
+        .where(INV.c.resource_provider_id.in_(rp_ids), INV.c.resource_class_id.in_(rc_ids)))}
+    used = {(r[0], r[1]): int(r[2]) for r in await session.execute(
+        select(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id, func.sum(ALLOC.c.used))
+        .where(ALLOC.c.resource_provider_id.in_(rp_ids), ALLOC.c.resource_class_id.in_(rc_ids))
+        .group_by(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id))}
+    for pair in sorted(pairs):
+        rp_uuid, rc = rp_uuids[pair[0]], rc_names[pair[1]]
+        if pair not in inv:
+            raise Conflict(f"Unable to allocate inventory: Inventory for '{rc}' on resource provider "
+                           f"'{rp_uuid}' invalid.")
+        total, reserved, ratio, min_unit, max_unit, step = inv[pair]
+        if any(a < min_unit or a > max_unit or a % step for a in requested[pair]):
+            raise Conflict(
+                f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
+                f"provider '{rp_uuid}'. The requested amount would violate inventory constraints "
+                f"(min_unit {min_unit}, max_unit {max_unit}, step_size {step}).")
+        if used.get(pair, 0) > int((total - reserved) * ratio):
+            raise Conflict(
+                f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
+                f"provider '{rp_uuid}'. The requested amount would exceed the capacity.")
+
+
+async def _write_consumer(
+    session: AsyncSession, write: ConsumerWrite, project_id: int, user_id: int, type_id: int | None,
+) -> None:
+    """Create, update or (when it holds nothing now) delete the consumer row, checking its generation."""
+    row = (await session.execute(
+        select(CONSUMER.c.id, CONSUMER.c.generation).where(CONSUMER.c.uuid == write.consumer_uuid))).first()
+    expected = write.consumer_generation
+    if expected != UNCHECKED:
+        if row is None and expected is not None:
+            raise ConcurrentUpdate(
+                f"consumer generation conflict - expected null but got {expected}")
+        if row is not None and expected != row[1]:
+            raise ConcurrentUpdate(
+                f"consumer generation conflict - expected {row[1]} but got "
+                f"{'null' if expected is None else expected}")
+    now = utcnow()
+    if row is None:
+        if not write.allocations:
+            return
+        created = await session.execute(insert_ignore(session, CONSUMER).values(
+            uuid=write.consumer_uuid, project_id=project_id, user_id=user_id, consumer_type_id=type_id,
+            generation=0, created_at=now, updated_at=now))
+        if created.rowcount != 1:
+            raise ConcurrentUpdate(f"consumer {write.consumer_uuid} was created by another request")
+        return
+    if not write.allocations:
+        await session.execute(delete(CONSUMER).where(CONSUMER.c.id == row[0], CONSUMER.c.generation == row[1]))
+        return
+    values: dict[str, Any] = {"project_id": project_id, "user_id": user_id, "updated_at": now,
+                              "generation": row[1] + 1}
+    if type_id is not None:
+        values["consumer_type_id"] = type_id
+    result = await session.execute(
+        update(CONSUMER).where(CONSUMER.c.id == row[0], CONSUMER.c.generation == row[1]).values(**values))
+    if result.rowcount != 1:
+        raise ConcurrentUpdate(f"consumer {write.consumer_uuid} was updated by another request")
+
+
+async def replace(session: AsyncSession, writes: list[ConsumerWrite]) -> None:
+    """Replace the allocations of every consumer in `writes`, all or nothing."""
+    rp_uuids = {rp for w in writes for rp in w.allocations}
+    providers = await _providers_by_uuid(session, rp_uuids)
+    rc_names = {rc for w in writes for res in w.allocations.values() for rc in res}
+    rc_ids = await resource_classes.ids_for(session, rc_names)
+    unknown = sorted(rc_names - rc_ids.keys())
+    if unknown:
+        raise InvalidRequest(f"Unable to allocate inventory: No such resource class {unknown[0]}.")
+    projects = await ensure_named_ids(session, PROJECT, "external_id", {w.project_id for w in writes})
+    users = await ensure_named_ids(session, USER, "external_id", {w.user_id for w in writes})
+    types = await ensure_named_ids(session, CTYPE, "name", {w.consumer_type for w in writes if w.consumer_type})
+
+    uuids = [w.consumer_uuid for w in writes]
+    await session.execute(delete(ALLOC).where(ALLOC.c.consumer_id.in_(uuids)))
+    requested: dict[tuple[int, int], list[int]] = {}
+    rows = []
+    now = utcnow()
+    for w in writes:
+        await _write_consumer(session, w, projects[w.project_id], users[w.user_id],
+                              types.get(w.consumer_type) if w.consumer_type else None)
+        for rp_uuid, resources in w.allocations.items():
+            rp_id = providers[rp_uuid][0]
+            for rc, amount in resources.items():
+                pair = (rp_id, rc_ids[rc])
+                requested.setdefault(pair, []).append(amount)
+                rows.append({"resource_provider_id": rp_id, "consumer_id": w.consumer_uuid,
+                             "resource_class_id": pair[1], "used": amount, "created_at": now})
+    if rows:
+        await session.execute(insert(ALLOC), rows)
+        await _check_capacity(session, requested,
+                              {i: u for u, (i, _) in providers.items()}, {i: n for n, i in rc_ids.items()})
+    # sorted, so concurrent writers lock provider rows in the same order (no deadlock)
+    touched = sorted({rp_id for rp_id, _ in requested})
+    generations = {i: g for i, g in providers.values()}
+    by_id = {i: u for u, (i, _) in providers.items()}
+    for rp_id in touched:
+        await bump_generation(session, RP, rp_id, generations[rp_id], f"resource provider {by_id[rp_id]}")
+
+
+async def delete_for_consumer(session: AsyncSession, consumer_uuid: str) -> None:
+    result = await session.execute(delete(ALLOC).where(ALLOC.c.consumer_id == consumer_uuid))
+    await session.execute(delete(CONSUMER).where(CONSUMER.c.uuid == consumer_uuid))
+    if not result.rowcount:
+        raise NotFound(f"No allocations for consumer '{consumer_uuid}'")
+
+
+async def consumer_uuids(session: AsyncSession) -> list[str]:
+    return list((await session.execute(select(ALLOC.c.consumer_id).distinct())).scalars())

@@ -1,0 +1,265 @@
+"""Allocation candidates: combine request groups per tree, lazily, stopping at `limit`.
+
+Groups are solved per anchor tree by a depth-first search that accumulates usage as it
+goes, so a combination over capacity is pruned before it is completed and nothing beyond
+`limit` is ever built (OpenStack Placement builds every combination, then trims).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from novalite.services.placement.objects import candidate_data as cd
+from novalite.services.placement.objects import providers, resource_classes, traits
+from novalite.services.placement.objects.exceptions import InvalidRequest
+from novalite.services.placement.objects.filters import AggregateFilter, TraitFilter
+
+
+@dataclass
+class Group:
+    suffix: str = ""
+    resources: dict[str, int] = field(default_factory=dict)
+    traits: TraitFilter = field(default_factory=TraitFilter)
+    aggregates: AggregateFilter = field(default_factory=AggregateFilter)
+    in_tree: str | None = None
+
+    @property
+    def granular(self) -> bool:
+        return self.suffix != ""
+
+
+@dataclass
+class CandidateRequest:
+    groups: list[Group]
+    group_policy: str | None = None
+    same_subtree: list[list[str]] = field(default_factory=list)
+    root_traits: TraitFilter = field(default_factory=TraitFilter)
+    limit: int | None = None
+    nested_aware: bool = True
+    distinct_mappings: bool = True     # since 1.34 mappings make otherwise equal requests distinct
+
+
+@dataclass
+class Candidate:
+    allocations: dict[int, dict[int, int]]      # provider id -> class id -> amount
+    mappings: dict[str, list[int]]              # suffix -> provider ids
+
+
+@dataclass
+class CandidateResult:
+    candidates: list[Candidate]
+    data: cd.TreeData
+    rc_names: dict[int, str]
+    summary_ids: list[int]
+
+
+# One way to serve a group: ((rp, rc, amount), ...) and the providers it maps to.
+Option = tuple[tuple[tuple[int, int, int], ...], tuple[int, ...]]
+
+
+class _Search:
+    def __init__(self, request: CandidateRequest, rc_ids: dict[str, int], data: cd.TreeData,
+                 tree_of_group: dict[str, int | None]):
+        self.req, self.data, self.tree_of_group = request, data, tree_of_group
+        self.amounts = {g.suffix: [(rc_ids[rc], amt) for rc, amt in g.resources.items()] for g in request.groups}
+        self.isolate = request.group_policy == "isolate"
+        self.seen: set[object] = set()
+
+    def _aggs_ok(self, group: Group, rp: int) -> bool:
+        if not group.aggregates:
+            return True
+        data = self.data
+        mine = data.aggregates.get(rp, set()) | data.aggregates.get(data.root[rp], set())
+        return group.aggregates.matches(mine)
+
+    def _pool(self, group: Group, root: int) -> list[int]:
+        pool = list(self.data.members.get(root, ()))
+        if not self.req.nested_aware:
+            pool = [rp for rp in pool if self.data.parent[rp] is None]
+        if group.in_tree is None:
+            pool += [s for s in self.data.sharing_for_root.get(root, ()) if self.data.root[s] != root]
+        return pool
+
+    def options(self, group: Group, root: int) -> Iterator[Option]:
+        wanted_tree = self.tree_of_group.get(group.suffix)
+        if wanted_tree is not None and wanted_tree != root:
+            return
+        data, amounts = self.data, self.amounts[group.suffix]
+        pool = self._pool(group, root)
+        if group.granular:
+            for rp in pool:
+                inv = data.inventory.get(rp, {})
+                if all(rc in inv and inv[rc].fits(amt) for rc, amt in amounts) \
+                        and (not group.traits or group.traits.matches(data.traits.get(rp, set()))) \
+                        and self._aggs_ok(group, rp) \
+                        and (amounts or data.root[rp] == root):
+                    yield tuple((rp, rc, amt) for rc, amt in amounts), (rp,)
+            return
+        if not amounts:
+            yield (), ()
+            return
+        per_class = []
+        for rc, amt in amounts:
+            rps = [rp for rp in pool if rc in data.inventory.get(rp, {}) and data.inventory[rp][rc].fits(amt)
+                   and self._aggs_ok(group, rp)]
+            if not rps:
+                return
+            per_class.append([(rp, rc, amt) for rp in rps])
+        for combo in itertools.product(*per_class):
+            used_rps = tuple(sorted({rp for rp, _, _ in combo}))
+            if group.traits:
+                have: set[str] = set()
+                for rp in used_rps:
+                    have |= data.traits.get(rp, set())
+                if not group.traits.matches(have):
+                    continue
+            yield combo, used_rps
+
+    def solve(self, root: int) -> Iterator[Candidate]:
+        """Every distinct candidate anchored at `root`, lazily."""
+        groups = self.req.groups
+        if self.req.root_traits and not self.req.root_traits.matches(self.data.traits.get(root, set())):
+            return
+        # options are re-iterated at every depth of the search, so keep them materialized
+        choices: list[list[Option]] = []
+        for group in groups:
+            opts = list(self.options(group, root))
+            if not opts:
+                return
+            choices.append(opts)
+        usage: dict[tuple[int, int], int] = {}
+        picked: list[Option] = []
+        granular_rps: set[int] = set()
+
+        def dfs(depth: int) -> Iterator[Candidate]:
+            if depth == len(groups):
+                candidate = self._finish(picked)
+                if candidate is not None:
+                    yield candidate
+                return
+            group = groups[depth]
+            for option in choices[depth]:
+                resources, rps = option
+                if self.isolate and group.granular and rps and rps[0] in granular_rps:
+                    continue
+                if not all(self.data.inventory[rp][rc].fits(amt, usage.get((rp, rc), 0))
+                           for rp, rc, amt in resources):
+                    continue
+                for rp, rc, amt in resources:
+                    usage[(rp, rc)] = usage.get((rp, rc), 0) + amt
+                if group.granular and rps:
+                    granular_rps.add(rps[0])
+                picked.append(option)
+                yield from dfs(depth + 1)
+                picked.pop()
+                if group.granular and rps:
+                    granular_rps.discard(rps[0])
+                for rp, rc, amt in resources:
+                    usage[(rp, rc)] -= amt
+
+        yield from dfs(0)
+
+    def _finish(self, picked: list[Option]) -> Candidate | None:
+        mappings = {g.suffix: list(opt[1]) for g, opt in zip(self.req.groups, picked) if opt[1]}
+        for subtree in self.req.same_subtree:
+            rps = {rp for suffix in subtree for rp in mappings.get(suffix, ())}
+            if not self._same_subtree(rps):
+                return None
+        allocations: dict[int, dict[int, int]] = {}
+        for resources, _ in picked:
+            for rp, rc, amt in resources:
+                per_rp = allocations.setdefault(rp, {})
+                per_rp[rc] = per_rp.get(rc, 0) + amt
+        key: object = tuple(sorted((rp, tuple(sorted(r.items()))) for rp, r in allocations.items()))
+        if self.req.distinct_mappings:
+            key = (key, tuple(sorted((s, tuple(sorted(v))) for s, v in mappings.items())))
+        if key in self.seen:
+            return None
+        self.seen.add(key)
+        return Candidate(allocations, mappings)
+
+    def _same_subtree(self, rps: set[int]) -> bool:
+        if len(rps) <= 1:
+            return True
+        common: set[int] | None = None
+        for rp in rps:
+            ancestors = set()
+            node: int | None = rp
+            while node is not None:
+                ancestors.add(node)
+                node = self.data.parent.get(node)
+            common = ancestors if common is None else common & ancestors
+        return bool(common and common & rps)
+
+
+async def find(session: AsyncSession, request: CandidateRequest) -> CandidateResult:
+    """Allocation candidates for `request`; `limit` bounds the work, not just the answer."""
+    rc_ids = await resource_classes.ids_for(session, {rc for g in request.groups for rc in g.resources})
+    unknown = sorted({rc for g in request.groups for rc in g.resources} - rc_ids.keys())
+    if unknown:
+        raise InvalidRequest(f"Invalid resource class in resources parameter: {', '.join(unknown)}")
+    trait_names = request.root_traits.names()
+    for g in request.groups:
+        trait_names |= g.traits.names()
+    await traits.require_ids(session, trait_names)
+    empty = CandidateResult([], cd.TreeData(), {}, [])
+
+    tree_of_group: dict[str, int | None] = {}
+    for g in request.groups:
+        if g.in_tree is not None:
+            anchor = await providers.get(session, g.in_tree)
+            if anchor is None:
+                return empty
+            tree_of_group[g.suffix] = anchor.root_id
+    allowed = set(tree_of_group.values()) if tree_of_group else None
+    if allowed is not None and len(allowed) > 1:
+        return empty
+
+    sharing = await cd.sharing_provider_ids(session)
+    anchors = await cd.anchors_of_sharing(session, sharing)
+    selects = []
+    for g in request.groups:
+        for rc, amount in g.resources.items():
+            extra: set[int] = set()
+            if sharing and g.in_tree is None:
+                for s in await cd.providers_with_capacity(session, rc_ids[rc], amount, sharing):
+                    extra |= anchors[s]
+            selects.append(cd.roots_serving(rc_ids[rc], amount, extra))
+    if not selects:
+        return empty
+
+    data = cd.TreeData()
+    search = _Search(request, rc_ids, data, tree_of_group)
+    found: list[Candidate] = []
+    limit = request.limit
+    batch = None if limit is None else max(2 * limit, 100)
+    offset = 0
+    while True:
+        roots = await cd.viable_roots(session, selects, allowed, offset, batch)
+        extra_ids = set()
+        for s, anchored in anchors.items():
+            for root in roots:
+                if root in anchored:
+                    data.sharing_for_root.setdefault(root, []).append(s)
+                    extra_ids.add(s)
+        await cd.load_trees(session, roots, extra_ids, data)
+        for root in roots:
+            for candidate in search.solve(root):
+                found.append(candidate)
+                if limit is not None and len(found) >= limit:
+                    break
+            if limit is not None and len(found) >= limit:
+                break
+        if batch is None or len(roots) < batch or len(found) >= (limit or 0):
+            break
+        offset += batch
+
+    tree_roots = {data.root[rp] for c in found for rp in c.allocations}
+    tree_roots |= {data.root[rp] for c in found for rps in c.mappings.values() for rp in rps}
+    summary_ids = [rp for root in sorted(tree_roots) for rp in data.members.get(root, ())]
+    rc_names = await resource_classes.names_by_id(session)
+    return CandidateResult(found, data, rc_names, summary_ids)

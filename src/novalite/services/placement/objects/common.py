@@ -1,0 +1,51 @@
+"""Small helpers shared by the object modules."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from novalite.services.placement.objects.exceptions import ConcurrentUpdate
+
+
+def insert_ignore(session: AsyncSession, table: Table):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT DO NOTHING for the session's dialect (racing creators are fine)."""
+    if session.bind.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+async def ensure_named_ids(
+    session: AsyncSession, table: Table, column: str, values: Iterable[str], **extra: Any
+) -> dict[str, int]:
+    """Ids of rows whose `column` is in `values`, creating the missing ones."""
+    wanted = set(values)
+    if not wanted:
+        return {}
+    col = table.c[column]
+    found = {r[0]: r[1] for r in await session.execute(select(col, table.c.id).where(col.in_(wanted)))}
+    missing = wanted - found.keys()
+    if missing:
+        await session.execute(insert_ignore(session, table), [{column: v, **extra} for v in missing])
+        found.update(
+            {r[0]: r[1] for r in await session.execute(select(col, table.c.id).where(col.in_(missing)))}
+        )
+    return found
+
+
+async def bump_generation(session: AsyncSession, table: Table, row_id: int, expected: int, what: str) -> int:
+    """Compare-and-swap a generation column; the loser of a race gets ConcurrentUpdate."""
+    result = await session.execute(
+        table.update()
+        .where(table.c.id == row_id, table.c.generation == expected)
+        .values(generation=expected + 1)
+    )
+    if result.rowcount != 1:
+        raise ConcurrentUpdate(
+            f"{what} was updated by another request (generation {expected} is stale). "
+            "Fetch it again and retry."
+        )
+    return expected + 1

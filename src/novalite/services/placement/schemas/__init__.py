@@ -1,0 +1,1 @@
+"""Request bodies as pydantic models (strict, no extra keys), mirroring Placement's JSON schemas."""
