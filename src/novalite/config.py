@@ -33,6 +33,7 @@ class ServiceOptions(Section):
     public_url: str = Field("", description="Base URL clients use; default http://<bind_host>:<port>.")
     region: str = "RegionOne"
     api_workers: int = Field(1, ge=1, le=64, description="uvicorn workers for the api/placement roles.")
+    service_down_time: float = Field(60.0, gt=0, description="Seconds without a heartbeat before a service is down.")
 
 
 class DatabaseOptions(Section):
@@ -62,6 +63,7 @@ class ComputeOptions(Section):
     fake_host_count: int = Field(3, ge=0, le=100000, description="Compute services the all-in-one starts.")
     heartbeat_interval: float = Field(10.0, gt=0)
     resource_report_interval: float = Field(60.0, gt=0)
+    sync_power_state_interval: float = Field(600.0, gt=0, description="Seconds between power-state syncs.")
     reserved_host_memory_mb: int = Field(512, ge=0)
     reserved_host_cpus: int = Field(0, ge=0)
     reserved_host_disk_mb: int = Field(0, ge=0)
@@ -92,6 +94,13 @@ class SchedulerOptions(Section):
     max_attempts: int = Field(3, ge=1, description="Selected host plus alternates per instance.")
     max_placement_results: int = Field(1000, ge=1)
     host_subset_size: int = Field(1, ge=1)
+    enabled_filters: list[str] = Field(
+        default_factory=lambda: ["ComputeFilter"],
+        description="Filters by Nova name, or 'module:Class' for your own.",
+    )
+    weight_classes: list[str] = Field(
+        default_factory=lambda: ["RAMWeigher", "CPUWeigher", "DiskWeigher"],
+    )
 
 
 class ConductorOptions(Section):

@@ -92,6 +92,13 @@ class ComputeDriver(abc.ABC):
     async def cleanup_host(self) -> None:
         """Disconnect; called once at shutdown."""
 
+    async def adopt(self, instance: InstanceSpec, power_state: PowerState) -> None:
+        """Called at start for each instance the database places on this host.
+
+        Real hypervisors keep their guests across a novalite restart, so the default
+        does nothing; a driver whose guests live in its own memory recreates them.
+        """
+
     @abc.abstractmethod
     async def get_host_resources(self) -> HostResources: ...
 

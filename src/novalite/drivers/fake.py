@@ -47,6 +47,10 @@ class FakeDriver(ComputeDriver):
     def _should_fail(self) -> bool:
         return self.options.fail_spawn or self.host in self.options.fail_spawn_hosts
 
+    async def adopt(self, instance: InstanceSpec, power_state: PowerState) -> None:
+        if instance.uuid not in self.guests:
+            self.guests[instance.uuid] = FakeGuest(spec=instance, power_state=power_state)
+
     async def get_host_resources(self) -> HostResources:
         used_vcpus = sum(g.spec.flavor.vcpus for g in self.guests.values())
         used_mem = sum(g.spec.flavor.memory_mb for g in self.guests.values())

@@ -1,0 +1,155 @@
+"""Wire the configured shape: which roles run here, on which databases and which bus.
+
+The all-in-one and the scaled-out shapes are the same code; only this wiring differs
+(the in-memory bus and SQLite files, or RabbitMQ and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+
+from novalite.auth import NoAuthAuthenticator
+from novalite.bus import create_bus
+from novalite.bus.base import Consumer
+from novalite.cells import CellRegistry, ensure_default_cells
+from novalite.config import Settings
+from novalite.db.engine import make_engine, session_factory
+from novalite.db.migrate import upgrade
+from novalite.drivers import load_driver
+from novalite.flavors_seed import seed_flavors
+from novalite.runtime import Runtime
+
+LOG = logging.getLogger(__name__)
+
+ALL_ROLES = ("api", "placement", "scheduler", "conductor", "compute")
+
+
+def parse_roles(text: str) -> set[str]:
+    roles = {r.strip() for r in text.split(",") if r.strip()}
+    unknown = roles - set(ALL_ROLES)
+    if unknown or not roles:
+        raise ValueError(f"unknown role(s) {sorted(unknown)}; choose from {', '.join(ALL_ROLES)}")
+    return roles
+
+
+def compute_hosts(settings: Settings, all_in_one: bool) -> list[str]:
+    if settings.compute.host:
+        return [settings.compute.host]
+    if all_in_one and settings.compute.driver == "fake":
+        return [f"compute-{i + 1}" for i in range(settings.compute.fake_host_count)]
+    return [socket.gethostname()]
+
+
+@dataclass
+class Cloud:
+    """The services of one process, started and stopped together."""
+
+    settings: Settings
+    roles: set[str]
+    all_in_one: bool = False
+    migrate: bool = True
+    runtime: Runtime | None = None
+    app: FastAPI | None = None
+    computes: list = field(default_factory=list)
+    conductor: object | None = None
+    _consumers: list[Consumer] = field(default_factory=list)
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        settings = self.settings
+        bus = create_bus(settings.bus.transport_url, settings.bus.call_timeout, settings.bus.executor_size)
+        runtime = self.runtime = Runtime(settings=settings, bus=bus, authenticator=NoAuthAuthenticator())
+        needs_api_db = bool(self.roles & {"api", "scheduler", "conductor"})
+        if needs_api_db:
+            await self._open_api_db(runtime)
+        if "placement" in self.roles or not settings.placement.url:
+            await self._open_placement_db(runtime)
+        runtime.placement = self._placement_client(runtime)
+        await bus.start()
+        if "scheduler" in self.roles:
+            from novalite.services.scheduler import SchedulerManager
+
+            self._consumers.append(await bus.serve("scheduler", SchedulerManager(runtime)))
+        if "conductor" in self.roles:
+            from novalite.services.conductor import ConductorManager
+
+            self.conductor = ConductorManager(runtime)
+            self._consumers.append(await bus.serve("conductor", self.conductor))
+        if "compute" in self.roles:
+            from novalite.services.compute import ComputeManager
+
+            for host in compute_hosts(settings, self.all_in_one):
+                manager = ComputeManager(runtime, host, load_driver(settings, host))
+                await manager.start()
+                self.computes.append(manager)
+        if self.all_in_one and self.conductor is not None:
+            from novalite.services.conductor.reconcile import reconcile_after_restart
+
+            self._background.append(asyncio.create_task(reconcile_after_restart(self.conductor)))
+        if self.roles & {"api", "placement"}:
+            from novalite.services.api.app import build_app
+
+            self.app = build_app(runtime, self.roles)
+
+    async def _open_api_db(self, runtime: Runtime) -> None:
+        settings = self.settings
+        runtime.api_engine = make_engine(settings.api_db_url, settings.database.pool_size, settings.database.echo)
+        runtime.api_sessions = session_factory(runtime.api_engine)
+        if self.migrate:
+            await upgrade(runtime.api_engine, "api")
+            await ensure_default_cells(runtime.api_sessions, settings.cell0_db_url, settings.cell1_db_url,
+                                       settings.bus.transport_url)
+            await seed_flavors(runtime.api_sessions)
+        runtime.cells = CellRegistry(runtime.api_sessions, settings.database.pool_size, settings.database.echo)
+        await runtime.cells.refresh()
+        if self.migrate:
+            await runtime.cells.migrate_all()
+
+    async def _open_placement_db(self, runtime: Runtime) -> None:
+        from novalite.services.placement.service import prepare_placement_database
+
+        settings = self.settings
+        runtime.placement_engine = make_engine(settings.placement_db_url, settings.database.pool_size,
+                                               settings.database.echo)
+        runtime.placement_sessions = session_factory(runtime.placement_engine)
+        if self.migrate:
+            await prepare_placement_database(runtime.placement_engine)
+
+    def _placement_client(self, runtime: Runtime):  # type: ignore[no-untyped-def]
+        if runtime.placement_sessions is not None and not self.settings.placement.url:
+            from novalite.services.placement.local_client import LocalPlacementClient
+
+            return LocalPlacementClient(runtime.placement_sessions)
+        from novalite.services.placement.http_client import HttpPlacementClient
+
+        return HttpPlacementClient(self.settings.placement.url, token="admin:service")
+
+    async def wait_background(self) -> None:
+        """Wait for start-up work that runs after serving began (the restart reconcile)."""
+        if self._background:
+            await asyncio.gather(*self._background)
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        for compute in self.computes:
+            await compute.stop()
+        for consumer in self._consumers:
+            await consumer.stop()
+        runtime = self.runtime
+        if runtime is None:
+            return
+        await runtime.bus.close()
+        if runtime.placement is not None:
+            await runtime.placement.close()
+        if runtime.cells is not None:
+            await runtime.cells.dispose()
+        for engine in (runtime.api_engine, runtime.placement_engine):
+            if engine is not None:
+                await engine.dispose()

@@ -1,0 +1,86 @@
+"""`novalite all-in-one` and `novalite serve --role ...`: run services in this process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import typer
+import uvicorn
+
+from novalite.bootstrap import ALL_ROLES, Cloud, parse_roles
+from novalite.cli.app import ConfigOption, app, settings_or_exit
+from novalite.config import Settings
+from novalite.logs import setup_logging
+
+LOG = logging.getLogger(__name__)
+
+
+async def _run(cloud: Cloud) -> None:
+    settings = cloud.settings
+    await cloud.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = None
+    serve_task = None
+    if cloud.app is not None:
+        config = uvicorn.Config(cloud.app, host=settings.service.bind_host, port=settings.service.port,
+                                log_config=None, access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        serve_task = asyncio.create_task(server.serve())
+        LOG.info("novalite (%s) listening on http://%s:%d", ",".join(sorted(cloud.roles)),
+                 settings.service.bind_host, settings.service.port)
+    try:
+        if serve_task is not None:
+            waiter = asyncio.create_task(stop.wait())
+            await asyncio.wait({serve_task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+        else:
+            await stop.wait()
+    finally:
+        if server is not None:
+            server.should_exit = True
+            if serve_task is not None:
+                await serve_task
+        await cloud.stop()
+
+
+def _launch(settings: Settings, roles: set[str], all_in_one: bool, migrate: bool) -> None:
+    setup_logging(settings.logging.level, settings.logging.format)
+    asyncio.run(_run(Cloud(settings=settings, roles=roles, all_in_one=all_in_one, migrate=migrate)))
+
+
+@app.command("all-in-one")
+def all_in_one(
+    config: Path | None = ConfigOption,
+    port: int | None = typer.Option(None, "--port", "-p", help="Port serving every API."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", "-d", help="Where the SQLite databases live."),
+    host: str | None = typer.Option(None, "--host", help="Address to listen on."),
+) -> None:
+    """The whole cloud in one process: SQLite files, in-memory bus, fake computes by default."""
+    settings = settings_or_exit(config, **{"service.port": port, "service.bind_host": host})
+    if data_dir is not None:
+        settings.service.data_dir = data_dir.expanduser().resolve()
+    _launch(settings, set(ALL_ROLES), all_in_one=True, migrate=True)
+
+
+@app.command("serve")
+def serve(
+    role: str = typer.Option(..., "--role", "-r", help=f"Comma-separated subset of: {', '.join(ALL_ROLES)}."),
+    config: Path | None = ConfigOption,
+    port: int | None = typer.Option(None, "--port", "-p"),
+    migrate: bool = typer.Option(False, "--migrate/--no-migrate", help="Migrate databases at start."),
+) -> None:
+    """Run some roles in this process (the scaled-out shape)."""
+    try:
+        roles = parse_roles(role)
+    except ValueError as exc:
+        typer.echo(f"novalite: {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings = settings_or_exit(config, **{"service.port": port})
+    _launch(settings, roles, all_in_one=False, migrate=migrate)

@@ -1,0 +1,1 @@
+"""Request bodies of the Compute API, as pydantic models (unknown fields are refused)."""

@@ -1,0 +1,146 @@
+"""POST /servers: validate, record the build in the API database, hand it to the conductor."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid as uuidlib
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from novalite.context import RequestContext
+from novalite.db.api_models import BuildRequest, Flavor, InstanceMapping, RequestSpec
+from novalite.db.types import utcnow
+from novalite.records import FlavorRecord, ImageRecord, RequestSpecRecord
+from novalite.runtime import Runtime
+from novalite.services.api.errors import ComputeFault, bad_request
+from novalite.services.api.errors import describe_validation
+from novalite.services.api.microversion import APIVersion
+from novalite.services.api.schemas.servers import ServerCreateRequest
+from novalite.services.conductor.rpcapi import ConductorAPI
+from novalite.states import TaskState, VmState
+
+MAX_INSTANCES_PER_REQUEST = 1000
+
+# Fields of the create body that appeared in later microversions.
+_FIELD_MIN_VERSION = {
+    "description": "2.19", "tags": "2.52", "trusted_image_certificates": "2.63", "hostname": "2.90",
+}
+
+
+@dataclass
+class Created:
+    uuids: list[str]
+    reservation_id: str
+    admin_pass: str
+    return_reservation_id: bool
+
+
+def _check_versioned_fields(server: dict[str, Any], version: APIVersion) -> None:
+    for field_name, since in _FIELD_MIN_VERSION.items():
+        if field_name in server and not version.at_least(since):
+            raise bad_request(
+                f"Additional properties are not allowed ('{field_name}' was unexpected); "
+                f"it needs microversion {since} or later"
+            )
+
+
+def hostname_from(name: str) -> str:
+    """A DNS label from a display name, as Nova sanitizes it."""
+    label = re.sub(r"[^a-z0-9\-.]+", "-", name.lower().replace(" ", "-")).replace(".", "-")
+    label = label.strip("-")[:63].rstrip("-")
+    return label or "server"
+
+
+async def find_flavor(runtime: Runtime, flavor_ref: str) -> Flavor:
+    flavor_id = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
+    async with runtime.require_api_db()() as session:
+        flavor = await session.scalar(select(Flavor).where(Flavor.flavorid == flavor_id))
+    if flavor is None:
+        raise bad_request(f"Flavor {flavor_id} could not be found.")
+    if flavor.disabled:
+        raise bad_request(f"Flavor {flavor_id} is disabled and cannot be used for new servers.")
+    return flavor
+
+
+def flavor_record(flavor: Flavor) -> FlavorRecord:
+    return FlavorRecord(
+        flavorid=flavor.flavorid, name=flavor.name, vcpus=flavor.vcpus, memory_mb=flavor.memory_mb,
+        root_gb=flavor.root_gb, ephemeral_gb=flavor.ephemeral_gb, swap=flavor.swap,
+        rxtx_factor=flavor.rxtx_factor, is_public=flavor.is_public, description=flavor.description,
+        extra_specs=flavor.extra_specs_dict,
+    )
+
+
+async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, Any],
+                         version: APIVersion) -> Created:
+    if isinstance(body.get("server"), dict):
+        _check_versioned_fields(body["server"], version)
+    try:
+        request = ServerCreateRequest.model_validate(body)
+    except ValidationError as exc:
+        raise bad_request(describe_validation(exc)) from None
+    server = request.server
+    if version.at_least("2.37") and server.networks is None:
+        raise bad_request("'networks' is a required property (since microversion 2.37): "
+                          "use \"auto\", \"none\" or a list of networks")
+    if not server.imageRef:
+        raise bad_request("Missing imageRef attribute: novalite boots servers from images only.")
+    if server.key_name is not None:
+        raise bad_request(f"Invalid key_name provided: key pair '{server.key_name}' does not exist.")
+    zone = server.availability_zone
+    default_zone = runtime.settings.api.default_availability_zone
+    if zone is not None and zone.split(":", 1)[0] != default_zone:
+        raise bad_request(f"The requested availability zone '{zone}' is not available; known zones: {default_zone}")
+    count = server.max_count or server.min_count
+    if count > MAX_INSTANCES_PER_REQUEST:
+        raise bad_request(f"max_count {count} is larger than {MAX_INSTANCES_PER_REQUEST} servers per request.")
+    flavor = flavor_record(await find_flavor(runtime, server.flavorRef))
+    hints = request.scheduler_hints or request.scheduler_hints_legacy or {}
+
+    uuids = [str(uuidlib.uuid4()) for _ in range(count)]
+    reservation_id = f"r-{secrets.token_hex(4)}"
+    admin_pass = server.adminPass or secrets.token_urlsafe(9)
+    image = ImageRecord(id=server.imageRef)
+    now = utcnow()
+    spec_template = RequestSpecRecord(
+        instance_uuid=uuids[0], project_id=ctx.project_id or "", user_id=ctx.user_id or "",
+        flavor=flavor, image=image, num_instances=count, availability_zone=zone,
+        scheduler_hints=hints,
+    )
+    async with runtime.require_api_db()() as session, session.begin():
+        for index, uuid in enumerate(uuids):
+            name = server.name if count == 1 else f"{server.name}-{index + 1}"
+            hostname = server.hostname or hostname_from(name)
+            if count > 1 and server.hostname:
+                hostname = f"{server.hostname}-{index + 1}"
+            instance = {
+                "uuid": uuid, "display_name": name, "display_description": server.description,
+                "hostname": hostname, "project_id": ctx.project_id, "user_id": ctx.user_id,
+                "image_ref": server.imageRef, "flavor": flavor.model_dump(mode="json"),
+                "vm_state": VmState.BUILDING, "task_state": TaskState.SCHEDULING, "power_state": 0,
+                "availability_zone": zone, "user_data": server.user_data,
+                "config_drive": "True" if server.config_drive else "",
+                "access_ip_v4": server.accessIPv4, "access_ip_v6": server.accessIPv6,
+                "metadata": server.metadata,
+                "system_metadata": {"image": image.properties, "scheduler_hints": hints,
+                                    "pinned_az": zone},
+                "tags": {"tags": server.tags or []},
+                "launch_index": index, "reservation_id": reservation_id,
+                "created_at": now.isoformat(),
+            }
+            session.add(BuildRequest(instance_uuid=uuid, project_id=ctx.project_id or "",
+                                     instance=instance, created_at=now))
+            spec = spec_template.model_copy(update={"instance_uuid": uuid})
+            session.add(RequestSpec(instance_uuid=uuid, spec=spec.model_dump(mode="json")))
+            session.add(InstanceMapping(instance_uuid=uuid, project_id=ctx.project_id or "",
+                                        user_id=ctx.user_id or "", created_at=now))
+    try:
+        await ConductorAPI(runtime.bus).build_instances(ctx, uuids)
+    except Exception as exc:
+        raise ComputeFault(503, f"The servers were recorded but the conductor could not be reached: {exc}") from exc
+    return Created(uuids=uuids, reservation_id=reservation_id, admin_pass=admin_pass,
+                   return_reservation_id=request.server.return_reservation_id)

@@ -1,0 +1,61 @@
+"""DELETE /servers/{id}: wherever the server is, and whatever it is doing."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, update
+
+from novalite.context import RequestContext
+from novalite.db.api_models import BuildRequest, InstanceMapping, RequestSpec
+from novalite.objects import actions, instances
+from novalite.runtime import Runtime
+from novalite.services.api.server_locator import Located, locate
+from novalite.services.compute.rpcapi import ComputeAPI
+from novalite.states import TaskState, check_state
+
+
+async def _forget_mapping(runtime: Runtime, uuid: str) -> None:
+    async with runtime.require_api_db()() as session, session.begin():
+        await session.execute(update(InstanceMapping).where(InstanceMapping.instance_uuid == uuid)
+                              .values(queued_for_delete=True))
+        await session.execute(delete(RequestSpec).where(RequestSpec.instance_uuid == uuid))
+
+
+async def delete_server(runtime: Runtime, ctx: RequestContext, uuid: str) -> None:
+    located = await locate(runtime, ctx, uuid)
+    if located.build_request is not None:
+        async with runtime.require_api_db()() as session, session.begin():
+            gone = await session.execute(delete(BuildRequest).where(BuildRequest.instance_uuid == uuid))
+        if gone.rowcount:
+            # Not in a cell yet: the conductor sees the build request gone and frees any claim.
+            await _forget_mapping(runtime, uuid)
+            await runtime.require_placement().delete_allocations(ctx, uuid)
+            return
+        located = await locate(runtime, ctx, uuid)  # the conductor just moved it into a cell
+    await _delete_in_cell(runtime, ctx, located)
+
+
+async def _delete_in_cell(runtime: Runtime, ctx: RequestContext, located: Located) -> None:
+    instance, cell_uuid = located.instance, located.cell_uuid
+    assert instance is not None and cell_uuid is not None
+    uuid = instance.uuid
+    check_state("delete", uuid, instance.vm_state, instance.task_state)
+    cells = runtime.require_cells()
+    local = instance.host is None or cells.cells[cell_uuid].is_cell0
+    async with cells.session(cell_uuid) as session, session.begin():
+        await actions.action_start(session, ctx, uuid, "delete")
+        if local:
+            row = await instances.get(session, uuid)
+            await instances.soft_delete(session, row)
+            record = None
+        else:
+            row = await instances.update(session, uuid, {"task_state": TaskState.DELETING})
+            record = instances.to_record(row)
+    if local:
+        await runtime.require_placement().delete_allocations(ctx, uuid)
+        await _forget_mapping(runtime, uuid)
+        return
+    assert record is not None and record.host is not None
+    await _forget_mapping(runtime, uuid)
+    await ComputeAPI(runtime.bus).terminate_instance(ctx, record.host, record)
+
+

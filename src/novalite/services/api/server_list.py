@@ -1,0 +1,211 @@
+"""GET /servers and /servers/detail: build requests and every cell, merged and paged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from novalite.context import RequestContext
+from novalite.db.api_models import BuildRequest, InstanceMapping
+from novalite.db.cell_models import Instance, InstanceFault
+from novalite.runtime import Runtime
+from novalite.services.api.errors import bad_request
+from novalite.services.api.microversion import APIVersion
+from novalite.states import TaskState, vm_states_for_status
+
+# Query parameters Nova accepts on server lists; from 2.75 anything else is a 400.
+ALLOWED_PARAMS = {
+    "name", "status", "host", "node", "image", "flavor", "limit", "marker", "sort_key", "sort_dir",
+    "all_tenants", "project_id", "tenant_id", "user_id", "changes-since", "changes-before",
+    "deleted", "ip", "ip6", "reservation_id", "availability_zone", "locked", "tags", "tags-any",
+    "not-tags", "not-tags-any", "key_name", "config_drive", "access_ip_v4", "access_ip_v6",
+    "hostname", "description", "uuid", "vm_state", "task_state", "power_state", "progress",
+    "launch_index", "terminated_at", "launched_at", "created_at", "display_name",
+    "display_description", "kernel_id", "ramdisk_id", "root_device_name", "instance_type_id",
+}
+ADMIN_ONLY = {"host", "node", "all_tenants", "project_id", "tenant_id", "deleted"}
+
+
+@dataclass
+class ListQuery:
+    limit: int
+    marker: str | None = None
+    name: str | None = None
+    vm_states: list[str] | None = None
+    task_states: list[str | None] | None = None
+    host: str | None = None
+    project_id: str | None = None
+    image: str | None = None
+    flavor: str | None = None
+    changes_since: dt.datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_STATUS_TASKS = {
+    "REBOOT": [TaskState.REBOOTING, TaskState.REBOOT_PENDING],
+    "HARD_REBOOT": [TaskState.REBOOTING_HARD, TaskState.REBOOT_PENDING_HARD],
+}
+
+
+def parse_limit(raw: str | None, max_limit: int) -> int:
+    if raw is None:
+        return max_limit
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"limit param must be an integer, got '{raw}'") from None
+    if value < 0:
+        raise bad_request(f"limit param must be positive, got {value}")
+    return min(value, max_limit)
+
+
+def parse_query(params: list[tuple[str, str]], ctx: RequestContext, version: APIVersion,
+                max_limit: int) -> ListQuery:
+    values: dict[str, str] = {}
+    for key, value in params:
+        if key not in ALLOWED_PARAMS:
+            if version.at_least("2.75"):
+                raise bad_request(f"Invalid input for query parameters {key}. Additional properties are not allowed")
+            continue
+        if key in ADMIN_ONLY and not ctx.is_admin:
+            continue  # Nova ignores admin-only filters from other users
+        values[key] = value
+    query = ListQuery(limit=parse_limit(values.get("limit"), max_limit), marker=values.get("marker"))
+    if "name" in values:
+        try:
+            re.compile(values["name"])
+        except re.error as exc:
+            raise bad_request(f"Invalid regular expression in name filter '{values['name']}': {exc}") from None
+        query.name = values["name"]
+    if "status" in values:
+        status = values["status"].upper()
+        if status in _STATUS_TASKS:
+            query.vm_states, query.task_states = ["active"], list(_STATUS_TASKS[status])
+        else:
+            query.vm_states = vm_states_for_status(status)
+    query.host = values.get("host")
+    all_tenants = values.get("all_tenants") is not None and values.get("all_tenants", "").lower() not in ("0", "false")
+    project = values.get("project_id") or values.get("tenant_id")
+    if ctx.is_admin and (all_tenants or project):
+        query.project_id = project
+    else:
+        query.project_id = ctx.project_id
+    query.image = values.get("image")
+    query.flavor = values.get("flavor")
+    if "changes-since" in values:
+        try:
+            query.changes_since = dt.datetime.fromisoformat(values["changes-since"].replace("Z", "+00:00"))
+        except ValueError:
+            raise bad_request(f"changes-since '{values['changes-since']}' is not an ISO 8601 time") from None
+        query.changes_since = query.changes_since.astimezone(dt.timezone.utc).replace(tzinfo=None) \
+            if query.changes_since.tzinfo else query.changes_since
+    return query
+
+
+@dataclass
+class ListedServer:
+    created_at: dt.datetime
+    uuid: str
+    instance: Instance | None = None
+    build_request: dict[str, Any] | None = None
+    fault: InstanceFault | None = None
+
+    @property
+    def sort_key(self) -> tuple[dt.datetime, str]:
+        return (self.created_at, self.uuid)
+
+
+async def _marker_key(runtime: Runtime, marker: str) -> tuple[dt.datetime, str]:
+    async with runtime.require_api_db()() as session:
+        mapping = await session.scalar(select(InstanceMapping).where(InstanceMapping.instance_uuid == marker))
+        if mapping is not None and mapping.cell is None:
+            br = await session.scalar(select(BuildRequest).where(BuildRequest.instance_uuid == marker))
+            if br is not None:
+                return (br.created_at, marker)
+    if mapping is not None and mapping.cell is not None:
+        async with runtime.require_cells().session(mapping.cell.uuid) as session:
+            instance = await session.scalar(select(Instance).where(Instance.uuid == marker))
+            if instance is not None:
+                return (instance.created_at, marker)
+    raise bad_request(f"marker [{marker}] not found")
+
+
+async def list_servers(runtime: Runtime, query: ListQuery) -> list[ListedServer]:
+    """Newest first (created_at, then uuid, descending), as Nova sorts by default."""
+    marker = await _marker_key(runtime, query.marker) if query.marker else None
+    found: list[ListedServer] = []
+    if query.limit == 0:
+        return found
+    found += await _build_requests(runtime, query, marker)
+    cells = runtime.require_cells()
+    for cell_uuid in cells.cells:
+        found += await _cell_instances(runtime, cell_uuid, query, marker)
+    found.sort(key=lambda s: s.sort_key, reverse=True)
+    return found[: query.limit]
+
+
+async def _build_requests(runtime: Runtime, query: ListQuery,
+                          marker: tuple[dt.datetime, str] | None) -> list[ListedServer]:
+    if query.host or (query.vm_states is not None and "building" not in query.vm_states) or query.task_states:
+        return []
+    stmt = select(BuildRequest).order_by(BuildRequest.created_at.desc(), BuildRequest.instance_uuid.desc())
+    if query.project_id:
+        stmt = stmt.where(BuildRequest.project_id == query.project_id)
+    if marker:
+        stmt = stmt.where(or_(BuildRequest.created_at < marker[0],
+                              and_(BuildRequest.created_at == marker[0], BuildRequest.instance_uuid < marker[1])))
+    async with runtime.require_api_db()() as session:
+        rows = (await session.scalars(stmt.limit(query.limit))).all()
+    result = []
+    for row in rows:
+        data = row.instance
+        if query.name and not re.search(query.name, data["display_name"]):
+            continue
+        if query.image and data.get("image_ref") != query.image:
+            continue
+        if query.flavor and data["flavor"]["flavorid"] != query.flavor:
+            continue
+        result.append(ListedServer(created_at=row.created_at, uuid=row.instance_uuid, build_request=data))
+    return result
+
+
+async def _cell_instances(runtime: Runtime, cell_uuid: str, query: ListQuery,
+                          marker: tuple[dt.datetime, str] | None) -> list[ListedServer]:
+    stmt = select(Instance).where(Instance.deleted == 0)
+    if query.project_id:
+        stmt = stmt.where(Instance.project_id == query.project_id)
+    if query.name:
+        stmt = stmt.where(Instance.display_name.regexp_match(query.name))
+    if query.vm_states is not None:
+        stmt = stmt.where(Instance.vm_state.in_(query.vm_states))
+    if query.task_states:
+        stmt = stmt.where(Instance.task_state.in_(query.task_states))
+    if query.host:
+        stmt = stmt.where(Instance.host == query.host)
+    if query.image:
+        stmt = stmt.where(Instance.image_ref == query.image)
+    if query.changes_since:
+        stmt = stmt.where(Instance.updated_at >= query.changes_since)
+    if marker:
+        stmt = stmt.where(or_(Instance.created_at < marker[0],
+                              and_(Instance.created_at == marker[0], Instance.uuid < marker[1])))
+    stmt = stmt.order_by(Instance.created_at.desc(), Instance.uuid.desc()).limit(query.limit)
+    async with runtime.require_cells().session(cell_uuid) as session:
+        rows = list((await session.scalars(stmt)).all())
+        if query.flavor:
+            rows = [r for r in rows if r.flavor.get("flavorid") == query.flavor]
+        faults = await latest_faults(session, [r.uuid for r in rows if r.vm_state == "error"])
+    return [ListedServer(created_at=r.created_at, uuid=r.uuid, instance=r, fault=faults.get(r.uuid)) for r in rows]
+
+
+async def latest_faults(session: Any, uuids: list[str]) -> dict[str, InstanceFault]:
+    if not uuids:
+        return {}
+    rows = (await session.scalars(
+        select(InstanceFault).where(InstanceFault.instance_uuid.in_(uuids)).order_by(InstanceFault.id)
+    )).all()
+    return {row.instance_uuid: row for row in rows}  # later rows win: the newest fault per instance

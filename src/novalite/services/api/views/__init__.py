@@ -1,0 +1,1 @@
+"""Rendering resources as the Compute API shows them at a given microversion."""

@@ -1,0 +1,120 @@
+"""The compute service of one host: its bus endpoint and its periodic tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Awaitable, Callable
+
+from novalite.bus.base import Consumer
+from novalite.context import RequestContext
+from novalite.drivers.base import ComputeDriver
+from novalite.records import InstanceRecord
+from novalite.runtime import Runtime
+from novalite.services.compute import build, power_sync, startup
+from novalite.services.compute.instance_locks import InstanceLocks
+from novalite.services.compute.resource_tracker import ResourceTracker
+from novalite.services.compute.rpcapi import topic_for
+from novalite.services.conductor.rpcapi import ConductorAPI
+
+LOG = logging.getLogger(__name__)
+
+
+class ComputeManager:
+    """Served on topic `compute.<host>`."""
+
+    def __init__(self, runtime: Runtime, host: str, driver: ComputeDriver):
+        self.runtime, self.host, self.driver = runtime, host, driver
+        self.conductor = ConductorAPI(runtime.bus)
+        self.locks = InstanceLocks()
+        self.tracker = ResourceTracker(runtime.require_placement(), driver, runtime.settings.compute)
+        self.node_uuid: str | None = None
+        self._consumer: Consumer | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._resources_dirty = asyncio.Event()
+
+    # lifecycle -------------------------------------------------------------
+    async def start(self) -> None:
+        ctx = RequestContext.admin()
+        await self.driver.init_host()
+        await self.register(ctx)
+        await startup.init_instances(self, ctx)
+        self._consumer = await self.runtime.bus.serve(topic_for(self.host), self)
+        options = self.runtime.settings.compute
+        self._tasks = [
+            asyncio.create_task(self._every(options.heartbeat_interval, self._heartbeat)),
+            asyncio.create_task(self._every(options.resource_report_interval, self.update_resources)),
+            asyncio.create_task(self._every(options.sync_power_state_interval, self._sync_power)),
+            asyncio.create_task(self._report_when_dirty()),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._consumer is not None:
+            await self._consumer.stop()
+        await self.driver.cleanup_host()
+
+    async def register(self, ctx: RequestContext) -> None:
+        resources = await self.driver.get_host_resources()
+        reply = await self.conductor.register_compute(ctx, self.host, resources)
+        self.node_uuid = reply["node_uuid"]
+        self.tracker.disabled = reply["disabled"]
+        await self.tracker.report(ctx, self.node_uuid, resources)
+
+    async def update_resources(self, ctx: RequestContext) -> None:
+        assert self.node_uuid is not None
+        resources = await self.driver.get_host_resources()
+        await self.tracker.report(ctx, self.node_uuid, resources)
+        running = len(await self.driver.list_power_states())
+        await self.conductor.update_compute_node(ctx, self.host, resources, running)
+
+    def resources_changed(self) -> None:
+        self._resources_dirty.set()
+
+    async def _report_when_dirty(self) -> None:
+        # Coalesces the usage updates of a burst of builds into about one per second.
+        while True:
+            await self._resources_dirty.wait()
+            await asyncio.sleep(1.0)
+            self._resources_dirty.clear()
+            await self._guarded(self.update_resources)
+
+    async def _heartbeat(self, ctx: RequestContext) -> None:
+        reply = await self.conductor.heartbeat(ctx, self.host, "nova-compute")
+        if reply.get("known") and reply.get("disabled") != self.tracker.disabled:
+            self.tracker.disabled = bool(reply["disabled"])
+            self.resources_changed()
+
+    async def _sync_power(self, ctx: RequestContext) -> None:
+        await power_sync.sync_power_states(self, ctx)
+
+    async def _every(self, interval: float, job: Callable[[RequestContext], Awaitable[Any]]) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self._guarded(job)
+
+    async def _guarded(self, job: Callable[[RequestContext], Awaitable[Any]]) -> None:
+        try:
+            await job(RequestContext.admin())
+        except Exception:  # a periodic task must outlive one bad run
+            LOG.exception("periodic task %s failed on %s", getattr(job, "__name__", job), self.host)
+
+    # bus endpoint ----------------------------------------------------------
+    async def build_and_run_instance(self, ctx: RequestContext, instance: dict[str, Any], spec: dict[str, Any],
+                                     selection: dict[str, Any], alternates: list[dict[str, Any]]) -> None:
+        record = InstanceRecord.model_validate(instance)
+        async with self.locks.hold(record.uuid):
+            await build.build_and_run(self, ctx, record, alternates)
+
+    async def terminate_instance(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+        record = InstanceRecord.model_validate(instance)
+        async with self.locks.hold(record.uuid):
+            await build.terminate(self, ctx, record)
+
+    async def sync_power_states(self, ctx: RequestContext) -> int:
+        """Run the power-state sync now (tests and operators)."""
+        return await power_sync.sync_power_states(self, ctx)
