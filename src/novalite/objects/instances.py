@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novalite.db.cell_models import Instance
@@ -51,7 +52,7 @@ async def update(
     unknown = set(values) - UPDATABLE
     if unknown:
         raise ValueError(f"instance fields not updatable: {sorted(unknown)}")
-    query = update(Instance).where(Instance.uuid == uuid, Instance.deleted == 0)
+    query = sql_update(Instance).where(Instance.uuid == uuid, Instance.deleted == 0)
     if expected_task_state is not None:
         expected = list(expected_task_state)
         clause = Instance.task_state.in_([s for s in expected if s is not None])
