@@ -68,6 +68,10 @@ class Inventory(PlacementBase):
     max_unit: Mapped[int] = mapped_column(Integer)
     step_size: Mapped[int] = mapped_column(Integer, default=1)
     allocation_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    # Sum of the allocations against this (provider, class), kept in the same transaction
+    # as every allocation write: capacity checks and candidate queries read one row
+    # instead of aggregating the allocations table.
+    used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Project(PlacementBase):

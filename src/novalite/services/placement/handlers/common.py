@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
 from novalite.auth import Unauthorized
 from novalite.context import RequestContext
+from novalite.services.placement import validation
 from novalite.services.placement.errors import PlacementHTTPError
 from novalite.services.placement.microversion import Version
 from novalite.services.placement.objects.exceptions import (
@@ -76,12 +77,7 @@ async def read_json(request: Request) -> Any:
 
 
 def validate(model: type[M], data: Any) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise PlacementHTTPError(400, f"JSON does not validate: {where}: {first['msg']}") from None
+    return validation.validate(model, data)
 
 
 async def read_body(request: Request, model: type[M]) -> M:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import delete
 from starlette.requests import Request
 from starlette.responses import Response
 
-from novalite.services.placement.handlers.allocations import consumer_write
 from novalite.services.placement.handlers.common import (
-    admin_context, db, no_content, read_json, require_version, validate, wants,
+    admin_context, db, no_content, read_json, require_version, validate, version, wants,
 )
 from novalite.services.placement.objects import allocations, inventories, providers
 from novalite.services.placement.schemas.allocation import Reshape
+from novalite.services.placement.validation import consumer_write
 
 router = APIRouter()
 
@@ -23,12 +22,11 @@ async def reshape(request: Request) -> Response:
     require_version(request, 1, 30)
     raw = await read_json(request)
     body = validate(Reshape, raw)
-    writes = [consumer_write(request, consumer, raw["allocations"][consumer]) for consumer in body.allocations]
+    writes = [consumer_write(version(request), consumer, raw["allocations"][consumer]) for consumer in body.allocations]
     async with db(request).begin() as s:
         # consumers being moved release their old allocations first, so inventory they
         # held can be removed by the same request
-        await s.execute(delete(allocations.ALLOC).where(
-            allocations.ALLOC.c.consumer_id.in_([w.consumer_uuid for w in writes])))
+        await allocations.release(s, [w.consumer_uuid for w in writes])
         for rp_uuid, entry in body.inventories.items():
             provider = await providers.require(s, rp_uuid)
             await inventories.replace_all(

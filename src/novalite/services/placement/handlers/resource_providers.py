@@ -9,9 +9,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from novalite.services.placement import views
 from novalite.services.placement.errors import PlacementHTTPError
 from novalite.services.placement.handlers.common import (
-    admin_context, db, href, json_response, no_content, one, query, read_body, wants,
+    admin_context, db, href, json_response, no_content, one, query, read_body, version, wants,
 )
 from novalite.services.placement.objects import providers
 from novalite.services.placement.objects.exceptions import InvalidRequest
@@ -22,21 +23,7 @@ router = APIRouter()
 
 
 def provider_body(request: Request, p: providers.Provider) -> dict[str, Any]:
-    base = f"/resource_providers/{p.uuid}"
-    links = [{"rel": "self", "href": href(request, base)},
-             {"rel": "inventories", "href": href(request, base + "/inventories")},
-             {"rel": "usages", "href": href(request, base + "/usages")}]
-    if wants(request, 1, 1):
-        links.append({"rel": "aggregates", "href": href(request, base + "/aggregates")})
-    if wants(request, 1, 6):
-        links.append({"rel": "traits", "href": href(request, base + "/traits")})
-    if wants(request, 1, 11):
-        links.append({"rel": "allocations", "href": href(request, base + "/allocations")})
-    body: dict[str, Any] = {"uuid": p.uuid, "name": p.name, "generation": p.generation, "links": links}
-    if wants(request, 1, 14):
-        body["parent_provider_uuid"] = p.parent_uuid
-        body["root_provider_uuid"] = p.root_uuid
-    return body
+    return views.provider(p, version(request), request.scope.get("root_path", ""))
 
 
 def _allowed_filters(request: Request) -> set[str]:

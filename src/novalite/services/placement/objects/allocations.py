@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novalite.db.types import utcnow
@@ -24,6 +24,7 @@ from novalite.services.placement.db_models import (
     User,
 )
 from novalite.services.placement.objects import resource_classes
+from novalite.services.placement.objects.cache import memo
 from novalite.services.placement.objects.common import bump_generation, ensure_named_ids, insert_ignore
 from novalite.services.placement.objects.exceptions import (
     ConcurrentUpdate,
@@ -116,54 +117,78 @@ async def _providers_by_uuid(session: AsyncSession, uuids: set[str]) -> dict[str
     return found
 
 
-async def _check_capacity(
+async def release(session: AsyncSession, consumer_uuids: list[str]) -> int:
+    """Delete the consumers' allocations, giving their amounts back to the inventories."""
+    freed = (await session.execute(
+        select(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id, func.sum(ALLOC.c.used))
+        .where(ALLOC.c.consumer_id.in_(consumer_uuids))
+        .group_by(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id))).all()
+    if not freed:
+        return 0
+    await session.execute(delete(ALLOC).where(ALLOC.c.consumer_id.in_(consumer_uuids)))
+    await _add_used(session, {(rp, rc): -int(amount) for rp, rc, amount in freed})
+    return len(freed)
+
+
+async def _add_used(session: AsyncSession, deltas: dict[tuple[int, int], int]) -> None:
+    # sorted: concurrent writers lock inventory rows in one order, so they cannot deadlock
+    params = [{"rp": rp, "rc": rc, "delta": d} for (rp, rc), d in sorted(deltas.items()) if d]
+    if params:
+        await session.execute(
+            update(INV).where(INV.c.resource_provider_id == bindparam("rp"),
+                              INV.c.resource_class_id == bindparam("rc"))
+            .values(used=INV.c.used + bindparam("delta")).execution_options(synchronize_session=False),
+            params)
+
+
+async def _consume(
     session: AsyncSession, requested: dict[tuple[int, int], list[int]],
     rp_uuids: dict[int, str], rc_names: dict[int, str],
 ) -> None:
-    """Every (provider, class) written must have inventory, obey its units and fit its capacity."""
-    pairs = set(requested)
-    rp_ids = {rp for rp, _ in pairs}
-    rc_ids = {rc for _, rc in pairs}
-    inv = {(r[0], r[1]): r[2:] for r in await session.execute(
-        select(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved,
-               INV.c.allocation_ratio, INV.c.min_unit, INV.c.max_unit, INV.c.step_size)
-        .where(INV.c.resource_provider_id.in_(rp_ids), INV.c.resource_class_id.in_(rc_ids)))}
-    used = {(r[0], r[1]): int(r[2]) for r in await session.execute(
-        select(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id, func.sum(ALLOC.c.used))
-        .where(ALLOC.c.resource_provider_id.in_(rp_ids), ALLOC.c.resource_class_id.in_(rc_ids))
-        .group_by(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id))}
-    for pair in sorted(pairs):
+    """Add the amounts to the inventories' usage in one statement, then check each row.
+
+    Every (provider, class) written must have inventory, obey its units and fit its capacity.
+    """
+    pairs = sorted(requested)
+    match = or_(*(and_(INV.c.resource_provider_id == rp, INV.c.resource_class_id == rc) for rp, rc in pairs))
+    delta = case(*((and_(INV.c.resource_provider_id == rp, INV.c.resource_class_id == rc), sum(requested[(rp, rc)]))
+                   for rp, rc in pairs), else_=0)
+    rows = await session.execute(
+        update(INV).where(match).values(used=INV.c.used + delta)
+        .returning(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved,
+                   INV.c.allocation_ratio, INV.c.min_unit, INV.c.max_unit, INV.c.step_size, INV.c.used))
+    inv = {(r[0], r[1]): r[2:] for r in rows}
+    for pair in pairs:
         rp_uuid, rc = rp_uuids[pair[0]], rc_names[pair[1]]
         if pair not in inv:
             raise Conflict(f"Unable to allocate inventory: Inventory for '{rc}' on resource provider "
                            f"'{rp_uuid}' invalid.")
-        total, reserved, ratio, min_unit, max_unit, step = inv[pair]
+        total, reserved, ratio, min_unit, max_unit, step, used = inv[pair]
         if any(a < min_unit or a > max_unit or a % step for a in requested[pair]):
             raise Conflict(
                 f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
                 f"provider '{rp_uuid}'. The requested amount would violate inventory constraints "
                 f"(min_unit {min_unit}, max_unit {max_unit}, step_size {step}).")
-        if used.get(pair, 0) > int((total - reserved) * ratio):
+        if used > int((total - reserved) * ratio):
             raise Conflict(
                 f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
                 f"provider '{rp_uuid}'. The requested amount would exceed the capacity.")
 
 
-async def _write_consumer(
-    session: AsyncSession, write: ConsumerWrite, project_id: int, user_id: int, type_id: int | None,
-) -> None:
-    """Create, update or (when it holds nothing now) delete the consumer row, checking its generation."""
-    row = (await session.execute(
-        select(CONSUMER.c.id, CONSUMER.c.generation).where(CONSUMER.c.uuid == write.consumer_uuid))).first()
+def _check_consumer_generation(write: ConsumerWrite, current: int | None) -> None:
     expected = write.consumer_generation
-    if expected != UNCHECKED:
-        if row is None and expected is not None:
-            raise ConcurrentUpdate(
-                f"consumer generation conflict - expected null but got {expected}")
-        if row is not None and expected != row[1]:
-            raise ConcurrentUpdate(
-                f"consumer generation conflict - expected {row[1]} but got "
-                f"{'null' if expected is None else expected}")
+    if expected == UNCHECKED or expected == current:
+        return
+    raise ConcurrentUpdate(
+        f"consumer generation conflict - expected {'null' if current is None else current} but got "
+        f"{'null' if expected is None else expected}")
+
+
+async def _write_consumer(
+    session: AsyncSession, write: ConsumerWrite, row: tuple[int, int] | None,
+    project_id: int, user_id: int, type_id: int | None,
+) -> None:
+    """Create, update or (when it holds nothing now) delete the consumer row."""
     now = utcnow()
     if row is None:
         if not write.allocations:
@@ -196,18 +221,25 @@ async def replace(session: AsyncSession, writes: list[ConsumerWrite]) -> None:
     unknown = sorted(rc_names - rc_ids.keys())
     if unknown:
         raise InvalidRequest(f"Unable to allocate inventory: No such resource class {unknown[0]}.")
-    projects = await ensure_named_ids(session, PROJECT, "external_id", {w.project_id for w in writes})
-    users = await ensure_named_ids(session, USER, "external_id", {w.user_id for w in writes})
-    types = await ensure_named_ids(session, CTYPE, "name", {w.consumer_type for w in writes if w.consumer_type})
-
-    uuids = [w.consumer_uuid for w in writes]
-    await session.execute(delete(ALLOC).where(ALLOC.c.consumer_id.in_(uuids)))
+    projects = await ensure_named_ids(session, PROJECT, "external_id", {w.project_id for w in writes},
+                                      memo(session, "projects"))
+    users = await ensure_named_ids(session, USER, "external_id", {w.user_id for w in writes}, memo(session, "users"))
+    types = await ensure_named_ids(session, CTYPE, "name", {w.consumer_type for w in writes if w.consumer_type},
+                                   memo(session, "consumer_types"))
+    existing = {u: (i, g) for u, i, g in await session.execute(
+        select(CONSUMER.c.uuid, CONSUMER.c.id, CONSUMER.c.generation)
+        .where(CONSUMER.c.uuid.in_([w.consumer_uuid for w in writes])))}
+    for w in writes:
+        _check_consumer_generation(w, existing[w.consumer_uuid][1] if w.consumer_uuid in existing else None)
+    # allocations always belong to a consumer row, so new consumers have nothing to release
+    if existing:
+        await release(session, list(existing))
     requested: dict[tuple[int, int], list[int]] = {}
     rows = []
     now = utcnow()
     for w in writes:
-        await _write_consumer(session, w, projects[w.project_id], users[w.user_id],
-                              types.get(w.consumer_type) if w.consumer_type else None)
+        await _write_consumer(session, w, existing.get(w.consumer_uuid), projects[w.project_id],
+                              users[w.user_id], types.get(w.consumer_type) if w.consumer_type else None)
         for rp_uuid, resources in w.allocations.items():
             rp_id = providers[rp_uuid][0]
             for rc, amount in resources.items():
@@ -215,22 +247,22 @@ async def replace(session: AsyncSession, writes: list[ConsumerWrite]) -> None:
                 requested.setdefault(pair, []).append(amount)
                 rows.append({"resource_provider_id": rp_id, "consumer_id": w.consumer_uuid,
                              "resource_class_id": pair[1], "used": amount, "created_at": now})
-    if rows:
-        await session.execute(insert(ALLOC), rows)
-        await _check_capacity(session, requested,
-                              {i: u for u, (i, _) in providers.items()}, {i: n for n, i in rc_ids.items()})
-    # sorted, so concurrent writers lock provider rows in the same order (no deadlock)
-    touched = sorted({rp_id for rp_id, _ in requested})
-    generations = {i: g for i, g in providers.values()}
+    if not rows:
+        return
+    await session.execute(insert(ALLOC), rows)
     by_id = {i: u for u, (i, _) in providers.items()}
-    for rp_id in touched:
+    # The generation swap comes before the usage update: a writer that raced another on a
+    # provider loses here, with the code clients retry on, rather than on capacity.
+    generations = {i: g for i, g in providers.values()}
+    for rp_id in sorted({rp_id for rp_id, _ in requested}):
         await bump_generation(session, RP, rp_id, generations[rp_id], f"resource provider {by_id[rp_id]}")
+    await _consume(session, requested, by_id, {i: n for n, i in rc_ids.items()})
 
 
 async def delete_for_consumer(session: AsyncSession, consumer_uuid: str) -> None:
-    result = await session.execute(delete(ALLOC).where(ALLOC.c.consumer_id == consumer_uuid))
+    released = await release(session, [consumer_uuid])
     await session.execute(delete(CONSUMER).where(CONSUMER.c.uuid == consumer_uuid))
-    if not result.rowcount:
+    if not released:
         raise NotFound(f"No allocations for consumer '{consumer_uuid}'")
 
 

@@ -7,14 +7,14 @@ aggregates for just those trees. Python never sees a provider that cannot matter
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, intersect, literal, select, union
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, intersect, literal, literal_column, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from novalite.services.placement.db_models import (
-    Allocation,
     Inventory,
     PlacementAggregate,
     ResourceProvider,
@@ -25,7 +25,6 @@ from novalite.services.placement.db_models import (
 
 RP = ResourceProvider.__table__
 INV = Inventory.__table__
-ALLOC = Allocation.__table__
 RPA = ResourceProviderAggregate.__table__
 AGG = PlacementAggregate.__table__
 RPT = ResourceProviderTrait.__table__
@@ -72,27 +71,28 @@ async def sharing_provider_ids(session: AsyncSession) -> set[int]:
     return set(rows.scalars())
 
 
-def _with_capacity(rc_id: int, amount: int) -> Select:  # type: ignore[type-arg]
-    """Providers having room for `amount` of one class (respecting min/max/step)."""
-    usage = (select(ALLOC.c.resource_provider_id.label("rp_id"), func.sum(ALLOC.c.used).label("used"))
-             .where(ALLOC.c.resource_class_id == rc_id)
-             .group_by(ALLOC.c.resource_provider_id).subquery())
-    return (
-        select(INV.c.resource_provider_id.label("rp_id"))
-        .outerjoin(usage, usage.c.rp_id == INV.c.resource_provider_id)
-        .where(
-            INV.c.resource_class_id == rc_id,
-            (INV.c.total - INV.c.reserved) * INV.c.allocation_ratio >= func.coalesce(usage.c.used, 0) + amount,
-            INV.c.min_unit <= amount, INV.c.max_unit >= amount, literal(amount) % INV.c.step_size == 0,
-        )
+def in_ids(column, ids, dialect: str):  # type: ignore[no-untyped-def]
+    """`column IN ids` as ONE parameter (an array, or JSON on SQLite): thousands of ids cost
+    one bind, and the statement stays the same whatever the list length."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(list(ids)))))
+
+
+def _fits(rc_id: int, amount: int):  # type: ignore[no-untyped-def]
+    return and_(
+        INV.c.resource_class_id == rc_id,
+        INV.c.min_unit <= amount, INV.c.max_unit >= amount, literal(amount) % INV.c.step_size == 0,
+        (INV.c.total - INV.c.reserved) * INV.c.allocation_ratio
+        >= INV.c.used + amount,
     )
 
 
 async def providers_with_capacity(session: AsyncSession, rc_id: int, amount: int, among: set[int]) -> set[int]:
     if not among:
         return set()
-    sub = _with_capacity(rc_id, amount).where(INV.c.resource_provider_id.in_(among))
-    return set((await session.execute(sub)).scalars())
+    stmt = select(INV.c.resource_provider_id).where(_fits(rc_id, amount), INV.c.resource_provider_id.in_(among))
+    return set((await session.execute(stmt)).scalars())
 
 
 async def anchors_of_sharing(session: AsyncSession, sharing_ids: set[int]) -> dict[int, set[int]]:
@@ -112,34 +112,52 @@ async def anchors_of_sharing(session: AsyncSession, sharing_ids: set[int]) -> di
     return out
 
 
-def roots_serving(rc_id: int, amount: int, extra_roots: set[int]) -> Select:  # type: ignore[type-arg]
-    """Roots with some provider that has room for the amount, plus roots served by sharing."""
-    cap = _with_capacity(rc_id, amount).subquery()
-    stmt = select(RP.c.root_provider_id.label("root_id")).join(cap, cap.c.rp_id == RP.c.id)
-    if extra_roots:
-        stmt = union(stmt, select(RP.c.id.label("root_id")).where(RP.c.id.in_(extra_roots)))  # type: ignore[assignment]
-    return stmt
+@dataclass
+class Need:
+    """One class a tree must be able to serve, and roots that sharing providers serve it for."""
+
+    rc_id: int
+    amount: int
+    shared_roots: set[int] = field(default_factory=set)
 
 
-async def viable_roots(
-    session: AsyncSession, selects: list[Select], allowed_roots: set[int] | None,  # type: ignore[type-arg]
-    offset: int, batch: int | None,
-) -> list[int]:
-    """Root ids that every (group, class) can be served from, in id order, one batch at a time."""
-    combined = selects[0] if len(selects) == 1 else intersect(*selects)
-    sub = combined.subquery()
+def roots_query(needs: list[Need], allowed_roots: set[int] | None):  # type: ignore[no-untyped-def]
+    """Roots whose tree (or a sharing provider) can serve every need, ordered by id."""
+    if not any(n.shared_roots for n in needs):
+        # one pass over the inventories: a root qualifies when it can serve every class
+        stmt = (select(RP.c.root_provider_id.label("root_id"))
+                .select_from(INV).join(RP, RP.c.id == INV.c.resource_provider_id)
+                .where(or_(*(_fits(n.rc_id, n.amount) for n in needs)))
+                .group_by(RP.c.root_provider_id)
+                .having(func.count(func.distinct(INV.c.resource_class_id)) == len({n.rc_id for n in needs})))
+        if allowed_roots is not None:
+            stmt = stmt.where(RP.c.root_provider_id.in_(allowed_roots))
+        return stmt.order_by(RP.c.root_provider_id)
+    parts = []
+    for n in needs:
+        part = (select(RP.c.root_provider_id.label("root_id")).select_from(INV)
+                .join(RP, RP.c.id == INV.c.resource_provider_id).where(_fits(n.rc_id, n.amount)))
+        if n.shared_roots:
+            part = union(part, select(RP.c.id.label("root_id")).where(RP.c.id.in_(n.shared_roots)))  # type: ignore[assignment]
+        parts.append(part)
+    sub = (parts[0] if len(parts) == 1 else intersect(*parts)).subquery()
     stmt = select(sub.c.root_id)
     if allowed_roots is not None:
         stmt = stmt.where(sub.c.root_id.in_(allowed_roots))
-    stmt = stmt.order_by(sub.c.root_id)
+    return stmt.order_by(sub.c.root_id)
+
+
+async def viable_roots(session: AsyncSession, query, offset: int, batch: int | None) -> list[int]:  # type: ignore[no-untyped-def]
     if batch is not None:
-        stmt = stmt.limit(batch).offset(offset)
-    return list((await session.execute(stmt)).scalars())
+        query = query.limit(batch).offset(offset)
+    return list((await session.execute(query)).scalars())
 
 
-async def load_trees(session: AsyncSession, root_ids: list[int], extra_ids: set[int], data: TreeData) -> None:
+async def load_trees(session: AsyncSession, root_ids: list[int], extra_ids: set[int], data: TreeData,
+                     with_aggregates: bool) -> None:
     """Fill `data` with the providers of the trees (plus extra sharing providers)."""
-    tree_filter = RP.c.root_provider_id.in_(root_ids)
+    dialect = session.bind.dialect.name
+    tree_filter = in_ids(RP.c.root_provider_id, root_ids, dialect)
     if extra_ids:
         tree_filter = tree_filter | RP.c.id.in_(extra_ids)
     new_ids: list[int] = []
@@ -153,26 +171,25 @@ async def load_trees(session: AsyncSession, root_ids: list[int], extra_ids: set[
         new_ids.append(rp_id)
     if not new_ids:
         return
-    ids = set(new_ids)
-    usage = (select(ALLOC.c.resource_provider_id.label("rp_id"), ALLOC.c.resource_class_id.label("rc_id"),
-                    func.sum(ALLOC.c.used).label("used"))
-             .where(ALLOC.c.resource_provider_id.in_(ids))
-             .group_by(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id).subquery())
+    ids = in_ids(INV.c.resource_provider_id, new_ids, dialect)
     rows = await session.execute(
         select(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved, INV.c.min_unit,
-               INV.c.max_unit, INV.c.step_size, INV.c.allocation_ratio, func.coalesce(usage.c.used, 0))
-        .outerjoin(usage, (usage.c.rp_id == INV.c.resource_provider_id) & (usage.c.rc_id == INV.c.resource_class_id))
-        .where(INV.c.resource_provider_id.in_(ids))
+               INV.c.max_unit, INV.c.step_size, INV.c.allocation_ratio, INV.c.used).where(ids)
     )
+    inventory = data.inventory
     for rp_id, rc_id, total, reserved, min_u, max_u, step, ratio, used in rows:
-        data.inventory.setdefault(rp_id, {})[rc_id] = InvRow(total, reserved, min_u, max_u, step, ratio, int(used))
+        per_rp = inventory.get(rp_id)
+        if per_rp is None:
+            per_rp = inventory[rp_id] = {}
+        per_rp[rc_id] = InvRow(total, reserved, min_u, max_u, step, ratio, int(used))
     for rp_id, name in await session.execute(
         select(RPT.c.resource_provider_id, TRAIT.c.name).join(TRAIT, TRAIT.c.id == RPT.c.trait_id)
-        .where(RPT.c.resource_provider_id.in_(ids))
+        .where(in_ids(RPT.c.resource_provider_id, new_ids, dialect))
     ):
         data.traits.setdefault(rp_id, set()).add(name)
-    for rp_id, agg in await session.execute(
-        select(RPA.c.resource_provider_id, AGG.c.uuid).join(AGG, AGG.c.id == RPA.c.aggregate_id)
-        .where(RPA.c.resource_provider_id.in_(ids))
-    ):
-        data.aggregates.setdefault(rp_id, set()).add(agg)
+    if with_aggregates:
+        for rp_id, agg in await session.execute(
+            select(RPA.c.resource_provider_id, AGG.c.uuid).join(AGG, AGG.c.id == RPA.c.aggregate_id)
+            .where(in_ids(RPA.c.resource_provider_id, new_ids, dialect))
+        ):
+            data.aggregates.setdefault(rp_id, set()).add(agg)

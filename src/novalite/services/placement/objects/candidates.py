@@ -68,6 +68,7 @@ class _Search:
         self.amounts = {g.suffix: [(rc_ids[rc], amt) for rc, amt in g.resources.items()] for g in request.groups}
         self.isolate = request.group_policy == "isolate"
         self.seen: set[object] = set()
+        self.simple = len(request.groups) == 1 and not request.groups[0].granular
 
     def _aggs_ok(self, group: Group, rp: int) -> bool:
         if not group.aggregates:
@@ -119,10 +120,32 @@ class _Search:
                     continue
             yield combo, used_rps
 
+    def _single(self, root: int) -> Iterator[Candidate]:
+        """The common case, one group and a one-provider tree: no combinations to explore."""
+        group, rp = self.req.groups[0], root
+        inv = self.data.inventory.get(rp)
+        if inv is None:
+            return
+        resources = {}
+        for rc, amt in self.amounts[""]:
+            row = inv.get(rc)
+            if row is None or not row.fits(amt):
+                return
+            resources[rc] = amt
+        if group.traits and not group.traits.matches(self.data.traits.get(rp, set())):
+            return
+        if group.aggregates and not group.aggregates.matches(self.data.aggregates.get(rp, set())):
+            return
+        yield Candidate({rp: resources}, {"": [rp]})
+
     def solve(self, root: int) -> Iterator[Candidate]:
         """Every distinct candidate anchored at `root`, lazily."""
         groups = self.req.groups
         if self.req.root_traits and not self.req.root_traits.matches(self.data.traits.get(root, set())):
+            return
+        if (self.simple and len(self.data.members.get(root, ())) == 1
+                and not self.data.sharing_for_root.get(root)):
+            yield from self._single(root)
             return
         # options are re-iterated at every depth of the search, so keep them materialized
         choices: list[list[Option]] = []
@@ -221,16 +244,21 @@ async def find(session: AsyncSession, request: CandidateRequest) -> CandidateRes
 
     sharing = await cd.sharing_provider_ids(session)
     anchors = await cd.anchors_of_sharing(session, sharing)
-    selects = []
+    needs: dict[tuple[int, bool], cd.Need] = {}
     for g in request.groups:
         for rc, amount in g.resources.items():
-            extra: set[int] = set()
-            if sharing and g.in_tree is None:
-                for s in await cd.providers_with_capacity(session, rc_ids[rc], amount, sharing):
-                    extra |= anchors[s]
-            selects.append(cd.roots_serving(rc_ids[rc], amount, extra))
-    if not selects:
+            # one need per class (the smallest amount asked): the search checks the rest
+            key = (rc_ids[rc], g.in_tree is None)
+            if key not in needs or needs[key].amount > amount:
+                needs[key] = cd.Need(rc_ids[rc], amount)
+    for (rc_id, may_share), need in needs.items():
+        if sharing and may_share:
+            for s in await cd.providers_with_capacity(session, rc_id, need.amount, sharing):
+                need.shared_roots |= anchors[s]
+    if not needs:
         return empty
+    roots_query = cd.roots_query(list(needs.values()), allowed)
+    with_aggregates = bool(sharing) or any(g.aggregates for g in request.groups)
 
     data = cd.TreeData()
     search = _Search(request, rc_ids, data, tree_of_group)
@@ -239,14 +267,14 @@ async def find(session: AsyncSession, request: CandidateRequest) -> CandidateRes
     batch = None if limit is None else max(2 * limit, 100)
     offset = 0
     while True:
-        roots = await cd.viable_roots(session, selects, allowed, offset, batch)
+        roots = await cd.viable_roots(session, roots_query, offset, batch)
         extra_ids = set()
         for s, anchored in anchors.items():
             for root in roots:
                 if root in anchored:
                     data.sharing_for_root.setdefault(root, []).append(s)
                     extra_ids.add(s)
-        await cd.load_trees(session, roots, extra_ids, data)
+        await cd.load_trees(session, roots, extra_ids, data, with_aggregates)
         for root in roots:
             for candidate in search.solve(root):
                 found.append(candidate)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,20 +19,28 @@ def insert_ignore(session: AsyncSession, table: Table):  # type: ignore[no-untyp
 
 
 async def ensure_named_ids(
-    session: AsyncSession, table: Table, column: str, values: Iterable[str], **extra: Any
+    session: AsyncSession, table: Table, column: str, values: Iterable[str],
+    cache: dict[str, int] | None = None,
 ) -> dict[str, int]:
-    """Ids of rows whose `column` is in `values`, creating the missing ones."""
+    """Ids of rows whose `column` is in `values`, creating the missing ones.
+
+    `cache` may only be given for tables whose rows are never deleted.
+    """
     wanted = set(values)
-    if not wanted:
-        return {}
+    found = {v: cache[v] for v in wanted if v in cache} if cache is not None else {}
+    todo = wanted - found.keys()
+    if not todo:
+        return found
     col = table.c[column]
-    found = {r[0]: r[1] for r in await session.execute(select(col, table.c.id).where(col.in_(wanted)))}
+    found.update({r[0]: r[1] for r in await session.execute(select(col, table.c.id).where(col.in_(todo)))})
     missing = wanted - found.keys()
     if missing:
-        await session.execute(insert_ignore(session, table), [{column: v, **extra} for v in missing])
+        await session.execute(insert_ignore(session, table), [{column: v} for v in missing])
         found.update(
             {r[0]: r[1] for r in await session.execute(select(col, table.c.id).where(col.in_(missing)))}
         )
+    if cache is not None:
+        cache.update(found)
     return found
 
 

@@ -98,7 +98,8 @@ async def replace_all(
     for rc_id, inv in wanted.items():
         if rc_id in current:
             await session.execute(update(INV).where(INV.c.id == current[rc_id]).values(**inv))
-    new = [{"resource_provider_id": provider.id, "resource_class_id": rc_id, **inv}
+    used = await _used_by_class(session, provider) if set(wanted) - set(current) else {}
+    new = [{"resource_provider_id": provider.id, "resource_class_id": rc_id, "used": used.get(rc_id, 0), **inv}
            for rc_id, inv in wanted.items() if rc_id not in current]
     if new:
         await session.execute(insert(INV), new)
@@ -140,7 +141,9 @@ async def add_one(
     if exists:
         raise Conflict(f"Update conflict: Inventory for '{rc}' on resource provider '{provider.uuid}' "
                        "already exists.")
-    await session.execute(insert(INV).values(resource_provider_id=provider.id, resource_class_id=rc_id, **inv))
+    used = (await _used_by_class(session, provider)).get(rc_id, 0)
+    await session.execute(insert(INV).values(resource_provider_id=provider.id, resource_class_id=rc_id,
+                                             used=used, **inv))
     gen = await bump_generation(session, RP, provider.id, provider.generation, f"resource provider {provider.uuid}")
     return inv, gen
 

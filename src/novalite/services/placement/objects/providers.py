@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, func, insert, literal, not_, select, update
+from sqlalchemy import delete, exists, insert, literal, not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -173,13 +173,10 @@ async def remove(session: AsyncSession, uuid: str) -> None:
 
 
 def _capacity_clause(rc_id: int, amount: int):  # type: ignore[no-untyped-def]
-    used = (select(func.coalesce(func.sum(ALLOC.c.used), 0))
-            .where(ALLOC.c.resource_provider_id == INV.c.resource_provider_id,
-                   ALLOC.c.resource_class_id == rc_id).scalar_subquery())
     return exists(select(INV.c.id).where(
         INV.c.resource_provider_id == RP.c.id,
         INV.c.resource_class_id == rc_id,
-        (INV.c.total - INV.c.reserved) * INV.c.allocation_ratio >= used + amount,
+        (INV.c.total - INV.c.reserved) * INV.c.allocation_ratio >= INV.c.used + amount,
         INV.c.min_unit <= amount, INV.c.max_unit >= amount, literal(amount) % INV.c.step_size == 0,
     ))
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from novalite.db.types import utcnow
 from novalite.services.placement.db_models import Allocation, Inventory, ResourceClass
+from novalite.services.placement.objects.cache import memo
 from novalite.services.placement.objects.exceptions import Conflict, DUPLICATE_NAME, InvalidRequest, NotFound
 
 RC = ResourceClass.__table__
@@ -31,10 +32,17 @@ async def exists(session: AsyncSession, name: str) -> bool:
 async def ids_for(session: AsyncSession, names: Iterable[str]) -> dict[str, int]:
     """name -> id for existing classes (unknown names are simply absent)."""
     wanted = set(names)
-    if not wanted:
-        return {}
-    rows = await session.execute(select(RC.c.name, RC.c.id).where(RC.c.name.in_(wanted)))
-    return {name: rc_id for name, rc_id in rows}
+    # standard classes can be neither deleted nor renamed: their ids are safe to remember
+    standard = memo(session, "standard_classes")
+    found = {n: standard[n] for n in wanted if n in standard}
+    todo = wanted - found.keys()
+    if todo:
+        rows = await session.execute(select(RC.c.name, RC.c.id).where(RC.c.name.in_(todo)))
+        for name, rc_id in rows:
+            found[name] = rc_id
+            if name in STANDARD:
+                standard[name] = rc_id
+    return found
 
 
 async def require_ids(session: AsyncSession, names: Iterable[str], what: str) -> dict[str, int]:
