@@ -106,6 +106,10 @@ class RabbitBus(Bus):
         self._topics: set[str] = set()
         self._consumers: set[RabbitConsumer] = set()
         self._start_lock = asyncio.Lock()
+        # Set while every channel is open and restored. The publisher channel comes
+        # back before the reply queue does, and a call sent in between would have its
+        # reply dropped: sending waits for all of them.
+        self._restored = asyncio.Event()
         self._closed = False
 
     @property
@@ -114,11 +118,11 @@ class RabbitBus(Bus):
         return f"RabbitMQ {self._url.host}:{self._url.port} vhost '{self._url.path[1:] or '/'}'"
 
     async def start(self) -> None:
+        if self._closed:
+            raise MessageDeliveryFailure(f"the bus to {self.where} is closed")
         if self._connection is not None:
             return
         async with self._start_lock:
-            if self._closed:
-                raise MessageDeliveryFailure(f"the bus to {self.where} is closed")
             if self._connection is not None:
                 return
             try:
@@ -131,9 +135,11 @@ class RabbitBus(Bus):
                 await connection.close()
                 raise
             self._connection = connection
+            self._restored.set()
 
     async def _open(self, connection: AbstractRobustConnection) -> None:
         connection.close_callbacks.add(self._on_connection_lost)
+        connection.reconnect_callbacks.add(self._on_reconnected)
         # on_return_raises turns an unroutable mandatory publish into PublishError.
         publisher = await connection.channel(publisher_confirms=True, on_return_raises=True)
         self._exchange = await publisher.declare_exchange(EXCHANGE, ExchangeType.TOPIC, durable=True)
@@ -236,10 +242,8 @@ class RabbitBus(Bus):
     async def _publish_raw(
         self, exchange: AbstractExchange, message: Message, routing_key: str, *, mandatory: bool
     ) -> None:
-        assert self._publisher is not None
         while True:
-            # Waits while the robust connection is restoring the channel.
-            await self._publisher.ready()
+            await self._restored.wait()
             try:
                 await exchange.publish(message, routing_key, mandatory=mandatory)
                 return
@@ -262,7 +266,11 @@ class RabbitBus(Bus):
         if pending is not None and not pending.future.done():
             pending.future.set_result(reply)
 
+    def _on_reconnected(self, _sender: object) -> None:
+        self._restored.set()
+
     def _on_connection_lost(self, _sender: object, exc: BaseException | None = None) -> None:
+        self._restored.clear()
         # The exclusive reply queue dies with the connection, so no waiting call can
         # get its reply any more: tell the callers now rather than at their timeout.
         self._fail_pending(
