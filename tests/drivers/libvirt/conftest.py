@@ -161,8 +161,11 @@ async def real_driver(tmp_path: Path, guest_images: Path,
                       janitor: DomainJanitor) -> AsyncIterator[Any]:
     from novalite.drivers.libvirt import LibvirtDriver
 
+    # A host name of its own: concurrent test runs share this machine's libvirtd, and
+    # list_power_states must show each run only its own guests.
+    host = f"real-host-{uuid.uuid4().hex[:8]}"
     # TCG: nested KVM fails on the CI machine ("KVM internal error ... emulation failure").
-    driver = LibvirtDriver("real-host", settings(tmp_path, REAL_URI, virt_type="qemu",
+    driver = LibvirtDriver(host, settings(tmp_path, REAL_URI, virt_type="qemu",
                                                  images_path=guest_images,
                                                  shutdown_timeout=30))
     await driver.init_host()

@@ -121,6 +121,15 @@ class Host:
                          if f.get("policy", "require") == "require"}
         return cpu, features
 
+    def _memory_mb(self, info: list[Any]) -> int:
+        """The host's RAM. getInfo counts only memory in NUMA cells, which in a VM with
+        hot-plugged memory is far less than the kernel's MemTotal; prefer the latter."""
+        try:
+            stats = self.connect().getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS, 0)
+            return int(stats["total"]) // 1024
+        except (libvirt.libvirtError, KeyError):
+            return int(info[1])  # drivers without node memory stats (the test driver)
+
     def resources(self, hostname: str, instances_path: Path,
                   used_vcpus: int, used_memory_mb: int) -> HostResources:
         conn = self.connect()
@@ -141,7 +150,7 @@ class Host:
             hypervisor_type=conn.getType(),
             hypervisor_version=conn.getVersion(),
             vcpus=info[2],
-            memory_mb=info[1],
+            memory_mb=self._memory_mb(info),
             local_gb=disk.total // gib,
             vcpus_used=used_vcpus,
             memory_mb_used=used_memory_mb,
