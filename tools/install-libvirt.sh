@@ -17,10 +17,12 @@ QEMU_CONF=/etc/libvirt/qemu.conf
 
 log() { echo "install-libvirt: $*" >&2; }
 
-if [[ $(id -u) -ne 0 ]]; then
-    log "must run as root (installs packages and starts libvirtd)"
-    exit 1
-fi
+need_root() {
+    if [[ $(id -u) -ne 0 ]]; then
+        log "must run as root to $1"
+        exit 1
+    fi
+}
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -29,6 +31,7 @@ for pkg in "${PACKAGES[@]}"; do
     fi
 done
 if ((${#missing[@]})); then
+    need_root "install ${missing[*]}"
     log "installing ${missing[*]}"
     # Only refresh the index when it has never been fetched (a fresh container).
     if ! compgen -G "/var/lib/apt/lists/*_Packages" >/dev/null; then
@@ -39,14 +42,16 @@ if ((${#missing[@]})); then
                  --no-install-recommends "${missing[@]}"; }
 fi
 
-# Set `key = value` in qemu.conf, replacing a commented or different setting.
+# Set `key = value` in qemu.conf (status 1: it already was). Commented examples stay
+# untouched; a different active setting is replaced in place.
 set_qemu_conf() {
     local key=$1 value=$2
     if grep -Eq "^${key} = ${value}\$" "$QEMU_CONF"; then
         return 1
     fi
-    if grep -Eq "^#?\s*${key}\s*=" "$QEMU_CONF"; then
-        sed -i -E "0,/^#?\s*${key}\s*=.*/s//${key} = ${value}/" "$QEMU_CONF"
+    need_root "configure $QEMU_CONF"
+    if grep -Eq "^${key}\s*=" "$QEMU_CONF"; then
+        sed -i -E "s|^${key}\s*=.*|${key} = ${value}|" "$QEMU_CONF"
     else
         echo "${key} = ${value}" >>"$QEMU_CONF"
     fi
@@ -56,17 +61,19 @@ set_qemu_conf user '"root"' && conf_changed=1
 set_qemu_conf group '"root"' && conf_changed=1
 set_qemu_conf security_driver '"none"' && conf_changed=1
 
-# The pidfiles are the daemons' own; pgrep -x matches the exact program name only.
+# pgrep -x matches the exact program name only.
 if ! pgrep -x virtlogd >/dev/null; then
+    need_root "start virtlogd"
     log "starting virtlogd"
     virtlogd -d
 fi
-if pgrep -x libvirtd >/dev/null && ((conf_changed)); then
+if ((conf_changed)) && [[ -s /run/libvirtd.pid ]] && pgrep -x libvirtd >/dev/null; then
     log "qemu.conf changed: restarting libvirtd"
-    kill "$(pgrep -x libvirtd)"
+    kill "$(cat /run/libvirtd.pid)"
     for _ in $(seq 50); do pgrep -x libvirtd >/dev/null || break; sleep 0.1; done
 fi
 if ! pgrep -x libvirtd >/dev/null; then
+    need_root "start libvirtd"
     log "starting libvirtd"
     libvirtd -d
 fi

@@ -60,10 +60,10 @@ def test_disk_boot_has_a_qcow2_virtio_disk_and_no_kernel() -> None:
     assert dom.find("os/boot").get("dev") == "hd"  # type: ignore[union-attr]
     disk = dom.find("devices/disk")
     assert disk is not None
-    assert disk.find("driver").attrib == {"name": "qemu", "type": "qcow2",  # type: ignore[union-attr]
-                                          "cache": "writeback"}
-    assert disk.find("source").get("file") == "/srv/instances/x/disk"  # type: ignore[union-attr]
-    assert disk.find("target").attrib == {"dev": "vda", "bus": "virtio"}  # type: ignore[union-attr]
+    attrs = {child.tag: child.attrib for child in disk}
+    assert attrs["driver"] == {"name": "qemu", "type": "qcow2", "cache": "writeback"}
+    assert attrs["source"] == {"file": "/srv/instances/x/disk"}
+    assert attrs["target"] == {"dev": "vda", "bus": "virtio"}
 
 
 def test_kernel_boot_without_disk() -> None:

@@ -17,7 +17,12 @@ from tests.drivers.libvirt.conftest import make_instance, require_libvirt_python
 
 libvirt = require_libvirt_python()
 
-from novalite.drivers.base import DriverError, FlavorSpec, ImageSpec, MigrationDiskInfo  # noqa: E402
+from novalite.drivers.base import (  # noqa: E402
+    DriverError,
+    FlavorSpec,
+    ImageSpec,
+    MigrationDiskInfo,
+)
 from novalite.drivers.libvirt import LibvirtDriver  # noqa: E402
 from novalite.drivers.libvirt.config_xml import domain_name  # noqa: E402
 from novalite.states import PowerState  # noqa: E402
@@ -44,7 +49,8 @@ async def test_spawn_defines_and_starts_a_kernel_boot_guest(test_driver: Libvirt
     assert tree.findtext("os/cmdline") == "console=ttyS0"
     assert (directory / "kernel").read_bytes() == b"not really a kernel"
     # root_gb=1: a blank qcow2 root disk even though the guest boots from its kernel
-    assert tree.find("devices/disk/source").get("file") == str(directory / "disk")  # type: ignore[union-attr]
+    source = tree.find("devices/disk/source")
+    assert source is not None and source.get("file") == str(directory / "disk")
     assert domain(test_driver, inst.uuid).isPersistent()
     assert await test_driver.get_power_state(inst) == PowerState.RUNNING
 

@@ -21,7 +21,7 @@ import errno
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Iterator
 
 import libvirt
 
@@ -40,8 +40,6 @@ from novalite.drivers.libvirt.console import CONSOLE_LOG, read_tail
 from novalite.drivers.libvirt.host import Host
 from novalite.drivers.libvirt.images import BootSource, ImageStore, probe_disk, run
 from novalite.states import PowerState
-
-T = TypeVar("T")
 
 GIB = 1024**3
 # A guest may miss the first power-button press (still booting, no ACPI handler yet);
@@ -91,9 +89,6 @@ class LibvirtDriver(ComputeDriver):
 
     # -- plumbing -------------------------------------------------------------------------
 
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(fn, *args)
-
     @contextlib.contextmanager
     def _failure(self, action: str, instance: InstanceSpec) -> Iterator[None]:
         """Turn libvirt's and the filesystem's errors into one message a person can act on."""
@@ -113,7 +108,7 @@ class LibvirtDriver(ComputeDriver):
         return self.instances_path / (uuid + RESIZE_SUFFIX)
 
     async def _domain(self, instance: InstanceSpec) -> libvirt.virDomain:
-        dom = await self._call(self._libvirt.lookup, instance.uuid)
+        dom = await asyncio.to_thread(self._libvirt.lookup, instance.uuid)
         if dom is None:
             raise DriverError(f"instance {instance.uuid} has no libvirt domain on host {self.host}")
         return dom
@@ -121,13 +116,13 @@ class LibvirtDriver(ComputeDriver):
     # -- host -----------------------------------------------------------------------------
 
     async def init_host(self) -> None:
-        await self._call(self._libvirt.connect)
-        await self._call(lambda: self.instances_path.mkdir(parents=True, exist_ok=True))
-        direct = await self._call(_supports_direct_io, self.instances_path)
+        await asyncio.to_thread(self._libvirt.connect)
+        await asyncio.to_thread(lambda: self.instances_path.mkdir(parents=True, exist_ok=True))
+        direct = await asyncio.to_thread(_supports_direct_io, self.instances_path)
         self._disk_cache = "none" if direct else "writeback"
 
     async def cleanup_host(self) -> None:
-        await self._call(self._libvirt.close)
+        await asyncio.to_thread(self._libvirt.close)
 
     async def get_host_resources(self) -> HostResources:
         def collect() -> HostResources:
@@ -140,7 +135,7 @@ class LibvirtDriver(ComputeDriver):
             return self._libvirt.resources(self.host, self.instances_path, used_vcpus, used_mem)
 
         try:
-            return await self._call(collect)
+            return await asyncio.to_thread(collect)
         except libvirt.libvirtError as exc:
             raise DriverError(f"cannot read host resources from {self.uri}: "
                               f"{exc.get_error_message()}") from exc
@@ -155,26 +150,30 @@ class LibvirtDriver(ComputeDriver):
                     continue  # undefined between the listing and now: gone, not listed
             return states
 
-        return await self._call(collect)
+        try:
+            return await asyncio.to_thread(collect)
+        except libvirt.libvirtError as exc:
+            raise DriverError(f"cannot list guests on {self.uri}: "
+                              f"{exc.get_error_message()}") from exc
 
     async def get_power_state(self, instance: InstanceSpec) -> PowerState:
-        dom = await self._call(self._libvirt.lookup, instance.uuid)
+        dom = await asyncio.to_thread(self._libvirt.lookup, instance.uuid)
         if dom is None:
             return PowerState.NOSTATE
-        return await self._call(guest.power_state, dom)
+        return await asyncio.to_thread(guest.power_state, dom)
 
     # -- spawn and destroy ----------------------------------------------------------------
 
     async def spawn(self, instance: InstanceSpec) -> None:
-        if await self._call(self._libvirt.lookup, instance.uuid) is not None:
+        if await asyncio.to_thread(self._libvirt.lookup, instance.uuid) is not None:
             raise DriverError(f"instance {instance.uuid} already has a domain on host {self.host}")
         directory = self.instance_dir(instance.uuid)
         try:
             with self._failure("spawn", instance):
                 # Files without a domain are a spawn that died mid-way: nothing runs on them.
-                await self._call(_remove_tree, directory)
-                source = await self._call(self.images.resolve, instance.image)
-                await self._call(lambda: directory.mkdir(parents=True))
+                await asyncio.to_thread(_remove_tree, directory)
+                source = await asyncio.to_thread(self.images.resolve, instance.image)
+                await asyncio.to_thread(lambda: directory.mkdir(parents=True))
                 cfg = await self._create_files(instance, source, directory)
                 await self._define_and_start(cfg, power_on=True)
         except BaseException:
@@ -204,10 +203,10 @@ class LibvirtDriver(ComputeDriver):
         if source.kernel is not None:
             # Copies, so the guest survives its image being replaced or deleted.
             kernel = directory / "kernel"
-            await self._call(shutil.copyfile, source.kernel, kernel)
+            await asyncio.to_thread(shutil.copyfile, source.kernel, kernel)
             if source.ramdisk is not None:
                 ramdisk = directory / "ramdisk"
-                await self._call(shutil.copyfile, source.ramdisk, ramdisk)
+                await asyncio.to_thread(shutil.copyfile, source.ramdisk, ramdisk)
         cfg = GuestConfig(
             uuid=instance.uuid,
             display_name=instance.name,
@@ -225,21 +224,21 @@ class LibvirtDriver(ComputeDriver):
             ramdisk=str(ramdisk) if ramdisk else None,
             cmdline=source.cmdline if kernel else None,
         )
-        await self._call(cfg.save, directory)
+        await asyncio.to_thread(cfg.save, directory)
         return cfg
 
     async def _define_and_start(self, cfg: GuestConfig, power_on: bool) -> None:
         xml = domain_xml(cfg)
-        dom = await self._call(lambda: self._libvirt.connect().defineXML(xml))
+        dom = await asyncio.to_thread(lambda: self._libvirt.connect().defineXML(xml))
         if power_on:
-            await self._call(guest.start, dom)
+            await asyncio.to_thread(guest.start, dom)
 
     async def _remove(self, uuid: str, directory: Path) -> None:
         """Domain (stopped, undefined, managed save and NVRAM gone) and directory."""
-        dom = await self._call(self._libvirt.lookup, uuid)
+        dom = await asyncio.to_thread(self._libvirt.lookup, uuid)
         if dom is not None:
-            await self._call(guest.remove, dom)
-        await self._call(_remove_tree, directory)
+            await asyncio.to_thread(guest.remove, dom)
+        await asyncio.to_thread(_remove_tree, directory)
 
     async def destroy(self, instance: InstanceSpec) -> None:
         # The _resize copy stays: a revert needs it after the destination's destroy, and
@@ -255,66 +254,66 @@ class LibvirtDriver(ComputeDriver):
         deadline = loop.time() + timeout
         next_press = loop.time()
         while loop.time() < deadline:
-            if not await self._call(guest.is_active, dom):
+            if not await asyncio.to_thread(guest.is_active, dom):
                 return True
             if loop.time() >= next_press:
-                await self._call(guest.request_shutdown, dom)
+                await asyncio.to_thread(guest.request_shutdown, dom)
                 next_press = loop.time() + SHUTDOWN_RETRY_INTERVAL
             await asyncio.sleep(POLL_INTERVAL)
-        return not await self._call(guest.is_active, dom)
+        return not await asyncio.to_thread(guest.is_active, dom)
 
     async def _stop(self, dom: libvirt.virDomain, timeout: float) -> None:
         if timeout > 0 and await self._shutdown_cleanly(dom, timeout):
             return
-        await self._call(guest.hard_stop, dom)
+        await asyncio.to_thread(guest.hard_stop, dom)
 
     async def power_off(self, instance: InstanceSpec, timeout: float = 60.0) -> None:
         with self._failure("stop", instance):
             dom = await self._domain(instance)
-            if await self._call(guest.is_active, dom):
+            if await asyncio.to_thread(guest.is_active, dom):
                 await self._stop(dom, timeout)
             # Off means off: a suspended guest would otherwise resume on the next start.
-            await self._call(guest.drop_managed_save, dom)
+            await asyncio.to_thread(guest.drop_managed_save, dom)
 
     async def power_on(self, instance: InstanceSpec) -> None:
         with self._failure("start", instance):
-            await self._call(guest.start, await self._domain(instance))
+            await asyncio.to_thread(guest.start, await self._domain(instance))
 
     async def reboot(self, instance: InstanceSpec, hard: bool) -> None:
         with self._failure("reboot", instance):
             dom = await self._domain(instance)
-            state = await self._call(guest.power_state, dom)
+            state = await asyncio.to_thread(guest.power_state, dom)
             # As Nova: only a running guest can be asked to reboot; anything else is hard.
             if not hard and state == PowerState.RUNNING:
                 if await self._shutdown_cleanly(dom, self.shutdown_timeout):
-                    await self._call(guest.start, dom)
+                    await asyncio.to_thread(guest.start, dom)
                     return
-            await self._call(guest.hard_stop, dom)
-            await self._call(guest.drop_managed_save, dom)
-            await self._call(guest.start, dom)
+            await asyncio.to_thread(guest.hard_stop, dom)
+            await asyncio.to_thread(guest.drop_managed_save, dom)
+            await asyncio.to_thread(guest.start, dom)
 
     async def pause(self, instance: InstanceSpec) -> None:
         with self._failure("pause", instance):
-            await self._call((await self._domain(instance)).suspend)
+            await asyncio.to_thread((await self._domain(instance)).suspend)
 
     async def unpause(self, instance: InstanceSpec) -> None:
         with self._failure("unpause", instance):
-            await self._call((await self._domain(instance)).resume)
+            await asyncio.to_thread((await self._domain(instance)).resume)
 
     async def suspend(self, instance: InstanceSpec) -> None:
         with self._failure("suspend", instance):
             # Memory to disk and the QEMU process gone: the host gets its RAM back.
-            await self._call((await self._domain(instance)).managedSave, 0)
+            await asyncio.to_thread((await self._domain(instance)).managedSave, 0)
 
     async def resume(self, instance: InstanceSpec) -> None:
         with self._failure("resume", instance):
-            await self._call(guest.start, await self._domain(instance))
+            await asyncio.to_thread(guest.start, await self._domain(instance))
 
     async def get_console_output(self, instance: InstanceSpec) -> str:
         directory = self.instance_dir(instance.uuid)
-        if not await self._call(directory.is_dir):
+        if not await asyncio.to_thread(directory.is_dir):
             raise DriverError(f"instance {instance.uuid} has no files on host {self.host}")
-        return await self._call(read_tail, directory / CONSOLE_LOG)
+        return await asyncio.to_thread(read_tail, directory / CONSOLE_LOG)
 
     # -- resize and cold migration --------------------------------------------------------
 
@@ -327,20 +326,20 @@ class LibvirtDriver(ComputeDriver):
         directory, kept = self.instance_dir(instance.uuid), self.resize_dir(instance.uuid)
         with self._failure("migrate", instance):
             dom = await self._domain(instance)
-            if await self._call(guest.is_active, dom):
+            if await asyncio.to_thread(guest.is_active, dom):
                 await self._stop(dom, self.shutdown_timeout)
             # Undefined here, so the destination may define the same UUID (on one libvirtd
             # it must); guest.json in the kept directory is enough to define it again.
-            await self._call(guest.remove, dom)
-            await self._call(_remove_tree, kept)
-            await self._call(directory.rename, kept)
+            await asyncio.to_thread(guest.remove, dom)
+            await asyncio.to_thread(_remove_tree, kept)
+            await asyncio.to_thread(directory.rename, kept)
         return MigrationDiskInfo(source_host=self.host, data={"resize_dir": str(kept)})
 
     async def finish_migration(
         self, instance: InstanceSpec, disk_info: MigrationDiskInfo, power_on: bool
     ) -> None:
         kept = Path(disk_info.data.get("resize_dir", ""))
-        if not await self._call((kept / CONFIG_FILE).is_file):
+        if not await asyncio.to_thread((kept / CONFIG_FILE).is_file):
             raise DriverError(
                 f"instance {instance.uuid}: the disks kept by {disk_info.source_host} at {kept} "
                 f"are not visible from {self.host}; migration between hosts needs a shared "
@@ -348,10 +347,11 @@ class LibvirtDriver(ComputeDriver):
         directory = self.instance_dir(instance.uuid)
         try:
             with self._failure("finish the migration of", instance):
-                await self._call(_remove_tree, directory)
+                await asyncio.to_thread(_remove_tree, directory)
                 # A copy, not a move: the kept files must survive until confirm or revert.
-                await self._call(shutil.copytree, kept, directory)
-                old = (await self._call(GuestConfig.load, directory)).rebased(kept, directory)
+                await asyncio.to_thread(shutil.copytree, kept, directory)
+                saved = await asyncio.to_thread(GuestConfig.load, directory)
+                old = saved.rebased(kept, directory)
                 flavor = instance.flavor
                 if old.disk and flavor.root_gb:
                     size = (await probe_disk(Path(old.disk), old.disk_format))["virtual-size"]
@@ -362,7 +362,7 @@ class LibvirtDriver(ComputeDriver):
                                        memory_mb=flavor.memory_mb, flavor_name=flavor.name,
                                        display_name=instance.name, virt_type=self.virt_type,
                                        cpu_mode=self.cpu_mode, disk_cache=self._disk_cache)
-                await self._call(cfg.save, directory)
+                await asyncio.to_thread(cfg.save, directory)
                 await self._define_and_start(cfg, power_on)
         except BaseException:
             await self._remove(instance.uuid, directory)
@@ -370,17 +370,17 @@ class LibvirtDriver(ComputeDriver):
 
     async def confirm_migration(self, instance: InstanceSpec) -> None:
         with self._failure("confirm the migration of", instance):
-            await self._call(_remove_tree, self.resize_dir(instance.uuid))
+            await asyncio.to_thread(_remove_tree, self.resize_dir(instance.uuid))
 
     async def finish_revert_migration(self, instance: InstanceSpec, power_on: bool) -> None:
         kept, directory = self.resize_dir(instance.uuid), self.instance_dir(instance.uuid)
         with self._failure("revert the migration of", instance):
-            if not await self._call((kept / CONFIG_FILE).is_file):
+            if not await asyncio.to_thread((kept / CONFIG_FILE).is_file):
                 raise DriverError(f"instance {instance.uuid}: nothing was kept at {kept} "
                                   "to revert to")
             # The destination's guest, when it shares this libvirtd or instances path and
             # its own destroy has not run (or failed), would hold the UUID and the path.
             await self._remove(instance.uuid, directory)
-            await self._call(kept.rename, directory)
-            cfg = await self._call(GuestConfig.load, directory)
+            await asyncio.to_thread(kept.rename, directory)
+            cfg = await asyncio.to_thread(GuestConfig.load, directory)
             await self._define_and_start(cfg, power_on)
