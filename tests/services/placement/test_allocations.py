@@ -122,7 +122,7 @@ async def test_post_allocations_is_atomic(client):
     assert (await client.get(f"/allocations/{mover}", headers=LATEST)).json()["allocations"][a]["resources"] == {"VCPU": 2}
     assert (await client.get(f"/allocations/{other}", headers=LATEST)).json() == {"allocations": {}}
     r = await client.post("/allocations", headers=LATEST, json={mover: entry(b, 2, 0), other: entry(a, 3, None)})
-    assert r.status_code == 204
+    assert r.status_code == 204, r.text
     assert set((await client.get(f"/allocations/{mover}", headers=LATEST)).json()["allocations"]) == {b}
     assert (await client.get(f"/resource_providers/{a}/usages", headers=LATEST)).json()["usages"] == {"VCPU": 3}
     assert (await client.post("/allocations", headers=v("1.12"), json={})).status_code == 405

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid as uuidlib
+from typing import Any
+
 from fastapi import APIRouter
 from pydantic import RootModel
 from starlette.requests import Request

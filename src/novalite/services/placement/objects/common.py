@@ -32,15 +32,17 @@ async def ensure_named_ids(
     if not todo:
         return found
     col = table.c[column]
-    found.update({r[0]: r[1] for r in await session.execute(select(col, table.c.id).where(col.in_(todo)))})
+    existing = {r[0]: r[1] for r in await session.execute(select(col, table.c.id).where(col.in_(todo)))}
+    found.update(existing)
+    # only rows that existed before this transaction are remembered: ours may yet roll back
+    if cache is not None:
+        cache.update(existing)
     missing = wanted - found.keys()
     if missing:
         await session.execute(insert_ignore(session, table), [{column: v} for v in missing])
         found.update(
             {r[0]: r[1] for r in await session.execute(select(col, table.c.id).where(col.in_(missing)))}
         )
-    if cache is not None:
-        cache.update(found)
     return found
 
 
