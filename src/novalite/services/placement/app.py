@@ -23,6 +23,7 @@ from novalite.services.placement.handlers import (
 from novalite.services.placement.microversion import (
     MAX_VERSION, MIN_VERSION, InvalidVersion, UnacceptableVersion, negotiate, version_headers,
 )
+from novalite.services.placement.objects.common import lost_race
 from novalite.services.placement.objects.exceptions import CONCURRENT_UPDATE, PlacementDomainError
 
 LOG = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ async def _starlette_error(request: Request, exc: Exception) -> Response:
 
 
 async def _db_error(request: Request, exc: Exception) -> Response:
-    # a unique key or a serialization failure means another request won a race
+    assert isinstance(exc, DBAPIError)
+    if not lost_race(exc):
+        raise exc
     LOG.info("placement write lost a race: %s", exc)
     return errors.error_response(request, 409, "Another request changed the same data concurrently; retry.",
                                  CONCURRENT_UPDATE)

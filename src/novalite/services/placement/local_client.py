@@ -16,7 +16,7 @@ from novalite.services.placement.microversion import MAX_VERSION
 from novalite.services.placement.objects import (
     aggregates, allocations, candidates, inventories, providers, traits, usages,
 )
-from novalite.services.placement.objects.common import bump_generation
+from novalite.services.placement.objects.common import bump_generation, lost_race
 from novalite.services.placement.objects.exceptions import (
     CONCURRENT_UPDATE, NotFound, PlacementDomainError,
 )
@@ -40,6 +40,8 @@ class LocalPlacementClient(PlacementClient):
         except PlacementDomainError as exc:
             raise PlacementError(status_for(exc), exc.detail, exc.code) from exc
         except DBAPIError as exc:
+            if not lost_race(exc):
+                raise
             raise PlacementError(409, f"concurrent write: {exc.orig}", CONCURRENT_UPDATE) from exc
 
     async def _retrying(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

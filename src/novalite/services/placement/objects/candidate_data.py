@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, intersect, literal, literal_column, or_, select, union
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, literal, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -133,18 +133,15 @@ def roots_query(needs: list[Need], allowed_roots: set[int] | None):  # type: ign
         if allowed_roots is not None:
             stmt = stmt.where(RP.c.root_provider_id.in_(allowed_roots))
         return stmt.order_by(RP.c.root_provider_id)
-    parts = []
+    # some classes can also come from sharing providers: test each need per root
+    stmt = select(RP.c.id).where(RP.c.id == RP.c.root_provider_id)
     for n in needs:
-        part = (select(RP.c.root_provider_id.label("root_id")).select_from(INV)
-                .join(RP, RP.c.id == INV.c.resource_provider_id).where(_fits(n.rc_id, n.amount)))
-        if n.shared_roots:
-            part = union(part, select(RP.c.id.label("root_id")).where(RP.c.id.in_(n.shared_roots)))  # type: ignore[assignment]
-        parts.append(part)
-    sub = (parts[0] if len(parts) == 1 else intersect(*parts)).subquery()
-    stmt = select(sub.c.root_id)
+        served = RP.c.id.in_(select(RP.c.root_provider_id).select_from(INV)
+                             .join(RP, RP.c.id == INV.c.resource_provider_id).where(_fits(n.rc_id, n.amount)))
+        stmt = stmt.where(or_(served, RP.c.id.in_(n.shared_roots)) if n.shared_roots else served)
     if allowed_roots is not None:
-        stmt = stmt.where(sub.c.root_id.in_(allowed_roots))
-    return stmt.order_by(sub.c.root_id)
+        stmt = stmt.where(RP.c.id.in_(allowed_roots))
+    return stmt.order_by(RP.c.id)
 
 
 async def viable_roots(session: AsyncSession, query, offset: int, batch: int | None) -> list[int]:  # type: ignore[no-untyped-def]

@@ -6,9 +6,18 @@ from typing import Iterable
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novalite.services.placement.objects.exceptions import ConcurrentUpdate
+
+
+def lost_race(exc: DBAPIError) -> bool:
+    """A unique key, a deadlock or a serialization failure: another request won a race."""
+    if isinstance(exc, IntegrityError):
+        return True
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in ("40001", "40P01")
 
 
 def insert_ignore(session: AsyncSession, table: Table):  # type: ignore[no-untyped-def]
