@@ -60,6 +60,9 @@ class Recorder:
     async def broken(self, ctx: RequestContext) -> None:
         raise ValueError("disk on fire")
 
+    async def unserializable(self, ctx: RequestContext) -> object:
+        return object()
+
     async def _private(self, ctx: RequestContext) -> str:
         return "should never be reachable"
 
@@ -107,6 +110,15 @@ async def test_other_errors_arrive_as_remote_error_with_their_type(buses: Buses,
         await client.call(topic, "broken", tenant_context())
     assert info.value.exc_type == "ValueError"
     assert info.value.message == "disk on fire"
+
+
+async def test_a_result_json_cannot_carry_is_an_error_not_a_timeout(buses: Buses, topic: str) -> None:
+    server, client = await buses.new(), await buses.new()
+    await server.serve(topic, Recorder())
+
+    with pytest.raises(RemoteError) as info:
+        await client.call(topic, "unserializable", tenant_context())
+    assert info.value.exc_type == "UnserializableResult"
 
 
 @pytest.mark.parametrize("method", ["no_such_method", "_private", "__init__"])

@@ -100,6 +100,60 @@ async def test_sends_during_an_outage_wait_for_the_reconnection(rabbit: RabbitBu
     assert result == {"value": "during", "server": "server"}
 
 
+async def test_a_long_outage_fails_sends_at_their_timeout_then_the_bus_recovers(
+    rabbit: RabbitBuses, topic: str
+) -> None:
+    server = await rabbit.new()
+    client = await rabbit.new(call_timeout=0.5)
+    await server.serve(topic, Recorder())
+    vhost = vhost_of(rabbit.url)
+
+    # Without permissions every reconnection attempt is refused: an outage of our vhost only.
+    await asyncio.to_thread(rabbitmqctl, "clear_permissions", "-p", vhost, "guest")
+    try:
+        await drop_connections(rabbit.url)
+        with pytest.raises(MessageDeliveryFailure, match="did not confirm the cast 'record'"):
+            await client.cast(topic, "record", tenant_context(), item="lost")
+        with pytest.raises(MessagingTimeout):
+            await client.call(topic, "echo", tenant_context(), value=1)
+        with pytest.raises(MessageDeliveryFailure, match="queue depths"):
+            await client.queue_depths()
+    finally:
+        await asyncio.to_thread(rabbitmqctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+    assert await client.call(topic, "echo", tenant_context(), timeout=WAIT, value=2) == {
+        "value": 2, "server": "server"
+    }
+
+
+async def test_close_during_an_outage_fails_waiting_sends(rabbit: RabbitBuses, topic: str) -> None:
+    client = await rabbit.new()
+    await (await rabbit.new()).serve(topic, Recorder())
+    vhost = vhost_of(rabbit.url)
+
+    await asyncio.to_thread(rabbitmqctl, "clear_permissions", "-p", vhost, "guest")
+    try:
+        await drop_connections(rabbit.url)
+        waiting = asyncio.create_task(client.call(topic, "echo", tenant_context(), value=1))
+        await _settle()  # the call is now waiting for the connection to come back
+        await client.close()
+        with pytest.raises(MessageDeliveryFailure, match="closed"):
+            await waiting
+    finally:
+        await asyncio.to_thread(rabbitmqctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+
+async def test_queue_depths_skip_a_queue_an_operator_deleted(rabbit: RabbitBuses, topic: str) -> None:
+    bus = await rabbit.new()
+    await (await bus.serve(topic, Recorder())).stop()
+    await (await bus.serve(topic + ".kept", Recorder())).stop()
+    await bus.cast(topic + ".kept", "record", tenant_context(), item=1)
+
+    await asyncio.to_thread(rabbitmqctl, "delete_queue", "-p", vhost_of(rabbit.url), topic)
+
+    assert await bus.queue_depths() == {topic + ".kept": 1}
+
+
 async def test_an_unread_call_expires_instead_of_running_late(rabbit: RabbitBuses, topic: str) -> None:
     server, client = await rabbit.new(executor_size=1), await rabbit.new()
     consumer = await server.serve(topic, Recorder("gone"))

@@ -13,6 +13,7 @@ import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from pydantic_core import PydanticSerializationError
 
 from novalite.context import RequestContext, current_context
 from novalite.exceptions import RemotableError, RemoteError, remotable_error
@@ -42,6 +43,15 @@ class Reply(BaseModel):
     msg_id: str
     result: Any = None
     error: ReplyError | None = None
+
+    def to_json(self) -> str:
+        """The wire form. A result JSON cannot carry becomes an error for the caller,
+        who would otherwise wait out its timeout for a reply that never left."""
+        try:
+            return self.model_dump_json()
+        except PydanticSerializationError as exc:
+            error = ReplyError(exc_type="UnserializableResult", message=str(exc), remotable=False)
+            return Reply(msg_id=self.msg_id, error=error).model_dump_json()
 
     def unwrap(self) -> Any:
         if self.error is None:

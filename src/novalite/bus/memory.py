@@ -35,7 +35,7 @@ class _MemoryConsumer(Consumer):
         envelope = Envelope.model_validate_json(body)
         reply = await self.dispatcher.dispatch(envelope)
         if envelope.kind == "call" and envelope.reply_to:
-            self.bus._deliver_reply(reply.model_dump_json())
+            self.bus._deliver_reply(reply.to_json())
 
     async def stop(self) -> None:
         # Idempotent: a service may stop its consumer and later close the whole bus.

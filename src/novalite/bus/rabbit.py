@@ -89,6 +89,9 @@ class _PendingCall:
     topic: str
     method: str
     future: asyncio.Future[Reply]
+    # Only a request the broker confirmed can have a reply in the reply queue; one
+    # still waiting to be sent just goes out after the reconnection.
+    sent: bool = False
 
 
 class RabbitBus(Bus):
@@ -176,7 +179,8 @@ class RabbitBus(Bus):
         await self.start()
         envelope.reply_to = self._reply_queue
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._pending[envelope.msg_id] = _PendingCall(envelope.topic, envelope.method, future)
+        # Registered before publishing: the reply may arrive before the confirm does.
+        pending = self._pending[envelope.msg_id] = _PendingCall(envelope.topic, envelope.method, future)
         message = Message(
             envelope.model_dump_json().encode(),
             content_type=JSON,
@@ -186,6 +190,7 @@ class RabbitBus(Bus):
         try:
             async with asyncio.timeout(timeout):
                 await self._publish(self._topic_exchange, message, envelope.topic, envelope, mandatory=True)
+                pending.sent = True
                 self._topics.add(envelope.topic)
                 return await future
         except TimeoutError:
@@ -195,9 +200,7 @@ class RabbitBus(Bus):
 
     async def send_reply(self, reply_to: str, reply: Reply) -> None:
         """Publish a call's reply; a caller that has gone away simply never reads it."""
-        message = Message(
-            reply.model_dump_json().encode(), content_type=JSON, delivery_mode=DeliveryMode.NOT_PERSISTENT
-        )
+        message = Message(reply.to_json().encode(), content_type=JSON, delivery_mode=DeliveryMode.NOT_PERSISTENT)
         assert self._publisher is not None
         async with asyncio.timeout(self.call_timeout):
             await self._publish_raw(self._publisher.default_exchange, message, reply_to, mandatory=False)
@@ -244,14 +247,14 @@ class RabbitBus(Bus):
     ) -> None:
         while True:
             await self._restored.wait()
+            if self._closed:
+                raise MessageDeliveryFailure(f"the bus to {self.where} is closed")
             try:
                 await exchange.publish(message, routing_key, mandatory=mandatory)
                 return
             except ChannelInvalidStateError:
                 # Refused before a byte was sent (the channel is being restored), so
                 # sending again cannot duplicate the message.
-                if self._closed:
-                    raise
                 await asyncio.sleep(REPUBLISH_PAUSE)
 
     # -- receiving ---------------------------------------------------------
@@ -279,8 +282,9 @@ class RabbitBus(Bus):
         )
 
     def _fail_pending(self, template: str) -> None:
+        """Fail the calls waiting for a reply; unsent ones fail (or go out) when sending."""
         for pending in self._pending.values():
-            if not pending.future.done():
+            if pending.sent and not pending.future.done():
                 pending.future.set_exception(MessageDeliveryFailure(
                     template.format(where=self.where, method=pending.method, topic=pending.topic)
                 ))
@@ -301,24 +305,40 @@ class RabbitBus(Bus):
 
     async def queue_depths(self) -> dict[str, int]:
         await self.start()
+        try:
+            async with asyncio.timeout(self.call_timeout):
+                await self._restored.wait()
+                return await self._passive_depths()
+        except TimeoutError:
+            raise MessageDeliveryFailure(
+                f"{self.where} did not report queue depths within {self.call_timeout:g}s"
+                " (is the broker reachable?)"
+            ) from None
+        except (AMQPError, ConnectionError) as exc:
+            raise MessageDeliveryFailure(f"reading queue depths from {self.where} failed: {exc}") from exc
+
+    async def _passive_depths(self) -> dict[str, int]:
         assert self._connection is not None
         depths: dict[str, int] = {}
-        async with asyncio.timeout(self.call_timeout):
-            # Its own channel: a passive declare of a vanished queue closes the channel.
-            channel = await self._connection.channel(publisher_confirms=False)
-            try:
-                for topic in sorted(self._topics):
-                    try:
-                        queue = await channel.declare_queue(topic, passive=True, robust=False)
-                    except ChannelNotFoundEntity:
-                        continue  # deleted by an operator; nothing is waiting in it
-                    depths[topic] = queue.declaration_result.message_count or 0
-            finally:
-                await channel.close()
+        # Channels of its own: a passive declare of a vanished queue closes its channel.
+        channel = await self._connection.channel(publisher_confirms=False)
+        try:
+            for topic in sorted(self._topics):
+                try:
+                    queue = await channel.declare_queue(topic, passive=True, robust=False)
+                except ChannelNotFoundEntity:
+                    # Deleted by an operator: nothing waits in it. Carry on with a fresh channel.
+                    await channel.close()
+                    channel = await self._connection.channel(publisher_confirms=False)
+                    continue
+                depths[topic] = queue.declaration_result.message_count or 0
+        finally:
+            await channel.close()
         return depths
 
     async def close(self) -> None:
         self._closed = True
+        self._restored.set()  # senders waiting for a reconnection wake up and fail as closed
         consumers, self._consumers = self._consumers, set()
         for consumer in consumers:
             await consumer.stop()
