@@ -116,13 +116,13 @@ class RabbitBus(Bus):
         self._closed = False
 
     @property
-    def where(self) -> str:
+    def _where(self) -> str:
         """The broker and vhost, without credentials, for error messages."""
         return f"RabbitMQ {self._url.host}:{self._url.port} vhost '{self._url.path[1:] or '/'}'"
 
     async def start(self) -> None:
         if self._closed:
-            raise MessageDeliveryFailure(f"the bus to {self.where} is closed")
+            raise MessageDeliveryFailure(f"the bus to {self._where} is closed")
         if self._connection is not None:
             return
         async with self._start_lock:
@@ -131,7 +131,7 @@ class RabbitBus(Bus):
             try:
                 connection = await aio_pika.connect_robust(self._url)
             except (AMQPError, OSError) as exc:
-                raise MessageDeliveryFailure(f"cannot connect to {self.where}: {exc}") from exc
+                raise MessageDeliveryFailure(f"cannot connect to {self._where}: {exc}") from exc
             try:
                 await self._open(connection)
             except BaseException:
@@ -169,7 +169,7 @@ class RabbitBus(Bus):
                 await self._publish(self._topic_exchange, message, envelope.topic, envelope, mandatory=True)
         except TimeoutError:
             raise MessageDeliveryFailure(
-                f"{self.where} did not confirm the {envelope.kind} '{envelope.method}' to topic "
+                f"{self._where} did not confirm the {envelope.kind} '{envelope.method}' to topic "
                 f"'{envelope.topic}' within {self.call_timeout:g}s (is the broker reachable?)"
             ) from None
         if envelope.kind == "cast":
@@ -216,9 +216,14 @@ class RabbitBus(Bus):
         exchange = self._fanout_exchanges.get(topic)
         if exchange is None:
             assert self._publisher is not None
-            exchange = await self._publisher.declare_exchange(
-                fanout_exchange_name(topic), ExchangeType.FANOUT, durable=True
-            )
+            try:
+                exchange = await self._publisher.declare_exchange(
+                    fanout_exchange_name(topic), ExchangeType.FANOUT, durable=True
+                )
+            except (AMQPError, ConnectionError) as exc:
+                raise MessageDeliveryFailure(
+                    f"cannot declare the fanout exchange of topic '{topic}' on {self._where}: {exc}"
+                ) from exc
             self._fanout_exchanges[topic] = exchange
         return exchange
 
@@ -231,14 +236,14 @@ class RabbitBus(Bus):
             await self._publish_raw(exchange, message, routing_key, mandatory=mandatory)
         except PublishError:
             raise MessageDeliveryFailure(
-                f"cannot deliver the {what}: no service has ever consumed that topic on {self.where}"
+                f"cannot deliver the {what}: no service has ever consumed that topic on {self._where}"
                 " (start it first, or check the topic/host name)"
             ) from None
         except DeliveryError as exc:
-            raise MessageDeliveryFailure(f"{self.where} refused the {what}: {exc}") from exc
+            raise MessageDeliveryFailure(f"{self._where} refused the {what}: {exc}") from exc
         except (AMQPError, ConnectionError) as exc:
             raise MessageDeliveryFailure(
-                f"the connection to {self.where} failed while sending the {what}; it may or may"
+                f"the connection to {self._where} failed while sending the {what}; it may or may"
                 f" not have been delivered: {exc}"
             ) from exc
 
@@ -248,7 +253,7 @@ class RabbitBus(Bus):
         while True:
             await self._restored.wait()
             if self._closed:
-                raise MessageDeliveryFailure(f"the bus to {self.where} is closed")
+                raise MessageDeliveryFailure(f"the bus to {self._where} is closed")
             try:
                 await exchange.publish(message, routing_key, mandatory=mandatory)
                 return
@@ -272,7 +277,7 @@ class RabbitBus(Bus):
     def _on_reconnected(self, _sender: object) -> None:
         self._restored.set()
 
-    def _on_connection_lost(self, _sender: object, exc: BaseException | None = None) -> None:
+    def _on_connection_lost(self, _sender: object, _exc: BaseException | None = None) -> None:
         self._restored.clear()
         # The exclusive reply queue dies with the connection, so no waiting call can
         # get its reply any more: tell the callers now rather than at their timeout.
@@ -286,7 +291,7 @@ class RabbitBus(Bus):
         for pending in self._pending.values():
             if pending.sent and not pending.future.done():
                 pending.future.set_exception(MessageDeliveryFailure(
-                    template.format(where=self.where, method=pending.method, topic=pending.topic)
+                    template.format(where=self._where, method=pending.method, topic=pending.topic)
                 ))
 
     # -- serving -----------------------------------------------------------
@@ -311,11 +316,11 @@ class RabbitBus(Bus):
                 return await self._passive_depths()
         except TimeoutError:
             raise MessageDeliveryFailure(
-                f"{self.where} did not report queue depths within {self.call_timeout:g}s"
+                f"{self._where} did not report queue depths within {self.call_timeout:g}s"
                 " (is the broker reachable?)"
             ) from None
         except (AMQPError, ConnectionError) as exc:
-            raise MessageDeliveryFailure(f"reading queue depths from {self.where} failed: {exc}") from exc
+            raise MessageDeliveryFailure(f"reading queue depths from {self._where} failed: {exc}") from exc
 
     async def _passive_depths(self) -> dict[str, int]:
         assert self._connection is not None
