@@ -1,0 +1,5 @@
+"""`python -m novalite` is the `novalite` command."""
+
+from novalite.cli import main
+
+main()

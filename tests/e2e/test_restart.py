@@ -1,0 +1,72 @@
+"""kill -9 in the middle of a burst of boots: after a restart nothing is stuck and nothing leaks."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from tests.support.process import all_in_one
+
+HEADERS = {"X-Auth-Token": "admin:admin", "OpenStack-API-Version": "compute 2.100"}
+PLACEMENT = {"X-Auth-Token": "admin:admin", "OpenStack-API-Version": "placement 1.39"}
+
+
+def _boot(url: str, i: int) -> str | None:
+    body = {"server": {"name": f"r{i}", "imageRef": "img", "flavorRef": "1", "networks": "none"}}
+    try:
+        response = httpx.post(f"{url}/compute/v2.1/servers", json=body, headers=HEADERS, timeout=10)
+    except httpx.HTTPError:
+        return None
+    return response.json()["server"]["id"] if response.status_code == 202 else None
+
+
+def _servers(url: str) -> list[dict]:
+    response = httpx.get(f"{url}/compute/v2.1/servers/detail", headers=HEADERS, timeout=30)
+    return response.json()["servers"]
+
+
+def _placement_usage(url: str) -> dict[str, int]:
+    providers = httpx.get(f"{url}/placement/resource_providers", headers=PLACEMENT, timeout=30).json()
+    totals: dict[str, int] = {}
+    for rp in providers["resource_providers"]:
+        usages = httpx.get(f"{url}/placement/resource_providers/{rp['uuid']}/usages", headers=PLACEMENT,
+                           timeout=30).json()["usages"]
+        for rc, used in usages.items():
+            totals[rc] = totals.get(rc, 0) + used
+    return totals
+
+
+def test_kill_dash_nine_mid_burst_then_restart_reconciles(tmp_path):
+    env = {"NOVALITE_FAKE_DRIVER__SPAWN_DELAY": "0.7", "NOVALITE_COMPUTE__HEARTBEAT_INTERVAL": "1"}
+    first = all_in_one(tmp_path, env).start()
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            accepted = [i for i in pool.map(lambda i: _boot(first.url, i), range(40)) if i]
+        time.sleep(0.3)  # some builds finished, some spawning, some still queued
+    finally:
+        first.kill()
+    assert len(accepted) >= 20, first.log_text()[-2000:]
+
+    second = all_in_one(tmp_path, {"NOVALITE_COMPUTE__HEARTBEAT_INTERVAL": "1"}).start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            servers = _servers(second.url)
+            if all(s["status"] in ("ACTIVE", "ERROR") for s in servers):
+                break
+            time.sleep(0.2)
+        by_id = {s["id"]: s for s in servers}
+        assert set(accepted) <= set(by_id), "an accepted server vanished"
+        statuses = {s["status"] for s in servers}
+        assert statuses <= {"ACTIVE", "ERROR"}, statuses
+        for server in servers:
+            if server["status"] == "ERROR":
+                assert "interrupted" in server["fault"]["message"], server["fault"]
+        active = sum(1 for s in servers if s["status"] == "ACTIVE")
+        assert active > 0
+        usage = _placement_usage(second.url)
+        assert usage.get("VCPU", 0) == active and usage.get("MEMORY_MB", 0) == 512 * active, (usage, active)
+    finally:
+        second.stop()
