@@ -74,7 +74,7 @@ class Buses:
             await bus.close()
 
 
-@pytest.fixture(params=["memory", "rabbit"])
+@pytest.fixture(params=["memory", pytest.param("rabbit", marks=pytest.mark.rabbitmq)])
 def transport_url(request: pytest.FixtureRequest) -> str:
     if request.param == "memory":
         return "memory://"
