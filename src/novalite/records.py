@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -67,6 +67,16 @@ class Selection(BaseModel):
     compute_node_uuid: str
     cell_uuid: str
     allocation_request: dict[str, Any] | None = None
+
+
+class ActionEvent(BaseModel):
+    """An instance action event to record in the same transaction as a state change."""
+
+    name: str
+    phase: Literal["start", "finish"]
+    result: str | None = None          # "Success" or "Error" when finishing
+    details: str | None = None
+    traceback: str | None = None
 
 
 class InstanceRecord(BaseModel):

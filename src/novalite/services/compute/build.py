@@ -10,7 +10,7 @@ from novalite.db.types import utcnow
 from novalite.exceptions import InstanceNotFound
 from novalite.objects.actions import format_exception
 from novalite.objects.instances import UnexpectedTaskState
-from novalite.records import InstanceRecord
+from novalite.records import ActionEvent, InstanceRecord
 from novalite.states import PowerState, TaskState, VmState
 
 if TYPE_CHECKING:
@@ -27,11 +27,11 @@ async def build_and_run(manager: "ComputeManager", ctx: RequestContext, instance
     conductor, uuid = manager.conductor, instance.uuid
     try:
         instance = await conductor.instance_update(
-            ctx, uuid, {"task_state": TaskState.SPAWNING}, expected_task_state=[TaskState.SCHEDULING])
+            ctx, uuid, {"task_state": TaskState.SPAWNING}, expected_task_state=[TaskState.SCHEDULING],
+            event=ActionEvent(name=BUILD_EVENT, phase="start"))
     except (InstanceNotFound, UnexpectedTaskState):
         LOG.info("build of %s abandoned: the server was deleted before it started [%s]", uuid, ctx.request_id)
         return
-    await conductor.event_start(ctx, uuid, BUILD_EVENT, manager.host)
     spec = instance.to_spec()
     try:
         await manager.driver.spawn(spec)
@@ -44,13 +44,13 @@ async def build_and_run(manager: "ComputeManager", ctx: RequestContext, instance
             {"vm_state": VmState.ACTIVE, "task_state": None, "power_state": PowerState.RUNNING,
              "launched_at": utcnow().isoformat()},
             expected_task_state=[TaskState.SPAWNING],
+            event=ActionEvent(name=BUILD_EVENT, phase="finish", result="Success"),
         )
     except (InstanceNotFound, UnexpectedTaskState):
         # Deleted while spawning: the delete (waiting on this instance's lock) removes the guest.
         LOG.info("server %s was deleted while it spawned [%s]", uuid, ctx.request_id)
         await conductor.event_finish(ctx, uuid, BUILD_EVENT, "Error", details="deleted during build")
         return
-    await conductor.event_finish(ctx, uuid, BUILD_EVENT, "Success")
     manager.resources_changed()
 
 

@@ -14,6 +14,7 @@ from novalite.db.cell_models import ComputeNode, Service
 from novalite.db.types import utcnow
 from novalite.drivers.base import HostResources
 from novalite.objects import actions, instances
+from novalite.records import ActionEvent
 from novalite.services.conductor.instance_cells import InstanceCells
 from novalite.states import VmState
 
@@ -31,6 +32,15 @@ def _decode_values(values: dict[str, Any]) -> dict[str, Any]:
             value = dt.datetime.fromisoformat(value).replace(tzinfo=None)
         decoded["metadata_" if key == "metadata" else key] = value
     return decoded
+
+
+async def _record_event(session: Any, ctx: RequestContext, uuid: str, event: ActionEvent,
+                        host: str | None) -> None:
+    if event.phase == "start":
+        await actions.event_start(session, ctx, uuid, event.name, host)
+    else:
+        await actions.event_finish(session, ctx, uuid, event.name, event.result or "Success",
+                                   event.details, event.traceback, finish_action=True)
 
 
 class ComputeCalls:
@@ -113,10 +123,13 @@ class ComputeCalls:
             return [instances.to_record(row).model_dump(mode="json") for row in rows]
 
     async def instance_update(self, ctx: RequestContext, uuid: str, values: dict[str, Any],
-                              expected_task_state: list[str | None] | None = None) -> dict[str, Any]:
+                              expected_task_state: list[str | None] | None = None,
+                              event: dict[str, Any] | None = None) -> dict[str, Any]:
         cell_uuid = await self.instance_cells.lookup(uuid)
         async with self._cells.session(cell_uuid) as session, session.begin():
             row = await instances.update(session, uuid, _decode_values(values), expected_task_state)
+            if event is not None:
+                await _record_event(session, ctx, uuid, ActionEvent.model_validate(event), row.host)
             return instances.to_record(row).model_dump(mode="json")
 
     async def action_event_start(self, ctx: RequestContext, uuid: str, event: str, host: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from novalite.bus.base import Bus
 from novalite.context import RequestContext
 from novalite.drivers.base import HostResources
-from novalite.records import InstanceRecord
+from novalite.records import ActionEvent, InstanceRecord
 
 TOPIC = "conductor"
 
@@ -36,9 +36,12 @@ class ConductorAPI:
         return [InstanceRecord.model_validate(row) for row in rows]
 
     async def instance_update(self, ctx: RequestContext, uuid: str, values: dict[str, Any],
-                              expected_task_state: list[str | None] | None = None) -> InstanceRecord:
+                              expected_task_state: list[str | None] | None = None,
+                              event: ActionEvent | None = None) -> InstanceRecord:
+        """Change the instance (only if its task is still expected) and record `event` with it."""
         row = await self.bus.call(TOPIC, "instance_update", ctx, uuid=uuid, values=values,
-                                  expected_task_state=expected_task_state)
+                                  expected_task_state=expected_task_state,
+                                  event=event.model_dump() if event else None)
         return InstanceRecord.model_validate(row)
 
     async def event_start(self, ctx: RequestContext, uuid: str, event: str, host: str) -> None:
