@@ -5,12 +5,16 @@
 #   OUTDIR/novalite-test-guest.initramfs  busybox-static /init, gzip'd newc cpio
 #   OUTDIR/novalite-test-guest.json       sidecar: image id, name and kernel command line
 #
-# The guest prints NOVALITE-GUEST-UP on ttyS0 once /init runs, then idles. It powers
-# off on an ACPI power-button press (libvirt's shutdown), via busybox acpid, so a clean
-# shutdown or soft reboot completes in about a second instead of waiting for a timeout.
+# The guest prints "NOVALITE-GUEST-UP <SMBIOS serial>" on ttyS0 once /init runs, then
+# mounts the config drive (label config-2, the second virtio disk) and prints its
+# meta_data.json and user_data between NOVALITE-CONFIG-DRIVE markers, then idles.
+# It powers off on an ACPI power-button press (libvirt's shutdown), via busybox acpid,
+# so a clean shutdown or soft reboot takes about a second instead of a timeout.
 # OUTDIR doubles as a libvirt driver images_path (see novalite.drivers.libvirt.images).
 #
-# Usage: tools/build-test-guest.sh OUTDIR     Idempotent: exits early when OUTDIR is built.
+# Usage: tools/build-test-guest.sh OUTDIR
+# Idempotent: exits early when OUTDIR holds a guest built by this very script (its hash
+# is recorded), so a change here rebuilds cached guests.
 # Needs: apt-get (download only), dpkg, cpio, gzip, busybox-static (tools/install-libvirt.sh).
 set -euo pipefail
 
@@ -23,7 +27,9 @@ BUSYBOX=/bin/busybox
 
 log() { echo "build-test-guest: $*" >&2; }
 
-if [[ -s $OUTDIR/$NAME.kernel && -s $OUTDIR/$NAME.initramfs && -s $OUTDIR/$NAME.json ]]; then
+RECIPE=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
+if [[ -s $OUTDIR/$NAME.kernel && -s $OUTDIR/$NAME.initramfs && -s $OUTDIR/$NAME.json
+      && $(cat "$OUTDIR/.$NAME.recipe" 2>/dev/null) == "$RECIPE" ]]; then
     log "already built in $OUTDIR"
     exit 0
 fi
@@ -54,13 +60,31 @@ vmlinuz=$(ls "$WORK"/pkg/boot/vmlinuz-* | head -n1)
 kver=${vmlinuz##*/vmlinuz-}
 moddir=$WORK/pkg/lib/modules/$kver/kernel
 
-# The initramfs: busybox, two kernel modules for ACPI power-button events, and /init.
+# The initramfs: busybox, a few kernel modules, and /init.
 root=$WORK/root
-mkdir -p "$root"/{bin,dev,proc,sys,modules,etc/acpi/PWRF}
+mkdir -p "$root"/{bin,dev,proc,sys,mnt,modules,etc/acpi/PWRF}
 cp "$BUSYBOX" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
-# button.ko turns the ACPI power button into an input event; evdev.ko exposes it to acpid.
-cp "$moddir/drivers/input/evdev.ko" "$moddir/drivers/acpi/button.ko" "$root/modules/"
+
+# Copy module $1 after its dependencies (read from the .ko's modinfo: no depmod here)
+# and append it to the load order.
+add_module() {
+    local name=$1 path dep
+    grep -qx "$name" "$root/modules/order" 2>/dev/null && return
+    path=$(find "$moddir" -name "$name.ko" -print -quit)
+    [[ -n $path ]] || path=$(find "$moddir" -name "${name//_/-}.ko" -print -quit)
+    [[ -n $path ]] || { log "kernel module $name not found in $kernel_pkg"; exit 1; }
+    for dep in $(tr '\0' '\n' <"$path" | sed -n 's/^depends=//p' | tr ',' ' '); do
+        add_module "$dep"
+    done
+    cp "$path" "$root/modules/$name.ko"
+    echo "$name" >>"$root/modules/order"
+}
+# evdev + button: the ACPI power button as an input event for acpid.
+# virtio_pci + virtio_blk + isofs: the config drive.
+for module in evdev button virtio_pci virtio_blk isofs; do
+    add_module "$module"
+done
 # busybox acpid runs /etc/acpi/<event>/<code> for the power button's event code.
 cat >"$root/etc/acpi/PWRF/00000080" <<'EOF'
 #!/bin/sh
@@ -75,11 +99,24 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-insmod /modules/evdev.ko
-insmod /modules/button.ko
+for module in $(cat /modules/order); do insmod /modules/$module.ko; done
 # Foreground (-d logs events to stderr): the daemon mode needs a /var/log to write to.
 acpid -d -c /etc/acpi 2>/dev/ttyS0 &
 echo "NOVALITE-GUEST-UP $(cat /sys/class/dmi/id/product_serial 2>/dev/null)" >/dev/ttyS0
+# The config drive: the disk whose iso9660 label is config-2 (devices may take a moment).
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    for dev in /dev/vd?; do
+        mount -t iso9660 -o ro "$dev" /mnt 2>/dev/null || continue
+        if [ -f /mnt/openstack/latest/meta_data.json ]; then
+            { echo "NOVALITE-CONFIG-DRIVE-BEGIN"; cat /mnt/openstack/latest/meta_data.json
+              echo; cat /mnt/openstack/latest/user_data 2>/dev/null
+              echo "NOVALITE-CONFIG-DRIVE-END"; } >/dev/ttyS0
+            break 2
+        fi
+        umount /mnt
+    done
+    sleep 0.5
+done
 # PID 1 must never exit (the kernel panics); idle until the power button is pressed.
 while true; do sleep 3600; done
 EOF
@@ -97,4 +134,5 @@ EOF
 mv "$vmlinuz" "$OUTDIR/$NAME.kernel"
 mv "$WORK/initramfs" "$OUTDIR/$NAME.initramfs"
 mv "$WORK/sidecar.json" "$OUTDIR/$NAME.json"
+echo "$RECIPE" >"$OUTDIR/.$NAME.recipe"
 log "built $NAME ($kver) in $OUTDIR"

@@ -12,7 +12,7 @@ set -euo pipefail
 
 VENV="${1:-${VENV:-}}"
 PACKAGES=(libvirt-daemon-system qemu-system-x86 qemu-utils libvirt-dev pkg-config
-          busybox-static cpio)
+          busybox-static cpio genisoimage)
 QEMU_CONF=/etc/libvirt/qemu.conf
 
 log() { echo "install-libvirt: $*" >&2; }

@@ -51,12 +51,13 @@ def settings(tmp_path: Path, uri: str, **libvirt_options: Any) -> Settings:
 
 
 def make_instance(flavor: FlavorSpec | None = None, image: ImageSpec | None = None,
-                  name: str = "guest") -> InstanceSpec:
+                  name: str = "guest", **fields: Any) -> InstanceSpec:
     return InstanceSpec(
         uuid=str(uuid.uuid4()),
         name=name,
         flavor=flavor or FlavorSpec(name="m1.tiny", vcpus=1, memory_mb=128, root_gb=1),
         image=image or ImageSpec(id=GUEST_IMAGE),
+        **fields,
     )
 
 

@@ -66,6 +66,16 @@ def test_disk_boot_has_a_qcow2_virtio_disk_and_no_kernel() -> None:
     assert attrs["target"] == {"dev": "vda", "bus": "virtio"}
 
 
+def test_config_drive_is_a_read_only_second_disk() -> None:
+    dom = parse(config(config_drive="/srv/instances/x/disk.config"))
+    drive = dom.findall("devices/disk")[1]
+    attrs = {child.tag: child.attrib for child in drive}
+    assert attrs["driver"]["type"] == "raw"
+    assert attrs["source"] == {"file": "/srv/instances/x/disk.config"}
+    assert attrs["target"] == {"dev": "vdb", "bus": "virtio"}
+    assert "readonly" in attrs
+
+
 def test_kernel_boot_without_disk() -> None:
     dom = parse(config(disk=None, kernel="/i/kernel", ramdisk="/i/ramdisk",
                        cmdline="console=ttyS0"))

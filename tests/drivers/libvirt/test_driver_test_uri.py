@@ -51,6 +51,9 @@ async def test_spawn_defines_and_starts_a_kernel_boot_guest(test_driver: Libvirt
     # root_gb=1: a blank qcow2 root disk even though the guest boots from its kernel
     source = tree.find("devices/disk/source")
     assert source is not None and source.get("file") == str(directory / "disk")
+    drive = tree.findall("devices/disk/source")[1]
+    assert drive.get("file") == str(directory / "disk.config")
+    assert (directory / "disk.config").stat().st_size > 0
     assert domain(test_driver, inst.uuid).isPersistent()
     assert await test_driver.get_power_state(inst) == PowerState.RUNNING
 

@@ -9,6 +9,7 @@ timing assertions.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import subprocess
 from typing import Any, Callable
@@ -62,9 +63,16 @@ def virsh(*args: str) -> str:
                           check=True).stdout
 
 
-async def test_boot_to_the_console_marker(real_driver: LibvirtDriver,
-                                          new_instance: Callable[..., InstanceSpec]) -> None:
-    inst = await boot(real_driver, new_instance)
+async def test_boot_to_the_console_marker_and_read_the_config_drive(
+        real_driver: LibvirtDriver, new_instance: Callable[..., InstanceSpec]) -> None:
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOv0Nk5Zt2n4ZzZ8cQ9k0V1n8pXoQ5eS1Yb3Jt9a2mQr t@lab"
+    script = b"#!/bin/sh\necho user-data-ran\n"
+    inst = await boot(real_driver, new_instance, key_data=key,
+                      user_data=base64.b64encode(script).decode())
+    output = await wait_for_console(real_driver, inst, "NOVALITE-CONFIG-DRIVE-END", 1)
+    drive = output.split("NOVALITE-CONFIG-DRIVE-BEGIN", 1)[1]
+    assert key in drive  # the key pair reached the guest
+    assert "echo user-data-ran" in drive
     assert await real_driver.get_power_state(inst) == PowerState.RUNNING
     assert (await real_driver.list_power_states())[inst.uuid] == PowerState.RUNNING
     assert virsh("domstate", domain_name(inst.uuid)).strip() == "running"

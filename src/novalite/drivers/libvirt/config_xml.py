@@ -42,6 +42,7 @@ class GuestConfig:
     disk: str | None = None
     disk_format: str = "qcow2"
     disk_cache: str = "none"
+    config_drive: str | None = None
     kernel: str | None = None
     ramdisk: str | None = None
     cmdline: str | None = None
@@ -62,7 +63,8 @@ class GuestConfig:
             return str(new_dir / Path(path).relative_to(old_dir))
 
         return self.with_changes(console_log=move(self.console_log), disk=move(self.disk),
-                                 kernel=move(self.kernel), ramdisk=move(self.ramdisk))
+                                 kernel=move(self.kernel), ramdisk=move(self.ramdisk),
+                                 config_drive=move(self.config_drive))
 
     def save(self, directory: Path) -> None:
         (directory / CONFIG_FILE).write_text(json.dumps(dataclasses.asdict(self), indent=2))
@@ -135,6 +137,14 @@ def _devices(domain: ET.Element, cfg: GuestConfig) -> None:
         _sub(disk, "driver", name="qemu", type=cfg.disk_format, cache=cfg.disk_cache)
         _sub(disk, "source", file=cfg.disk)
         _sub(disk, "target", dev="vda", bus="virtio")
+    if cfg.config_drive:
+        # Nova attaches an IDE CD-ROM; a read-only virtio disk serves as well (agents look
+        # for the label) and needs no guest driver beyond virtio, which the root disk needs.
+        drive = _sub(devices, "disk", type="file", device="disk")
+        _sub(drive, "driver", name="qemu", type="raw", cache=cfg.disk_cache)
+        _sub(drive, "source", file=cfg.config_drive)
+        _sub(drive, "target", dev="vdb", bus="virtio")
+        _sub(drive, "readonly")
     # A pty for `virsh console`, logged by virtlogd to a file for get_console_output;
     # append keeps the history across reboots, as a console log should.
     serial = _sub(devices, "serial", type="pty")

@@ -2,8 +2,9 @@
 
 One instance's files live in `<instances_path>/<uuid>/`: `disk` (a qcow2 overlay on the
 cached image, or a blank disk of the flavor's root size for a kernel-booted guest),
-`kernel` and `ramdisk` (direct kernel boot), `console.log` (the serial console, written
-by virtlogd) and `guest.json` (the GuestConfig the domain XML is generated from).
+`kernel` and `ramdisk` (direct kernel boot), `disk.config` (the config drive: key pair,
+user data, metadata; see `configdrive`), `console.log` (the serial console, written by
+virtlogd) and `guest.json` (the GuestConfig the domain XML is generated from).
 Where images come from: see `images`. Domains are persistent (defined, then started),
 so a guest stopped behind our back is still listed, as SHUTDOWN.
 
@@ -34,7 +35,7 @@ from novalite.drivers.base import (
     InstanceSpec,
     MigrationDiskInfo,
 )
-from novalite.drivers.libvirt import guest
+from novalite.drivers.libvirt import configdrive, guest
 from novalite.drivers.libvirt.config_xml import CONFIG_FILE, GuestConfig, domain_xml
 from novalite.drivers.libvirt.console import CONSOLE_LOG, read_tail
 from novalite.drivers.libvirt.host import Host
@@ -207,6 +208,8 @@ class LibvirtDriver(ComputeDriver):
             if source.ramdisk is not None:
                 ramdisk = directory / "ramdisk"
                 await asyncio.to_thread(shutil.copyfile, source.ramdisk, ramdisk)
+        config_drive = directory / configdrive.FILE_NAME
+        await configdrive.build(instance, config_drive)
         cfg = GuestConfig(
             uuid=instance.uuid,
             display_name=instance.name,
@@ -223,6 +226,7 @@ class LibvirtDriver(ComputeDriver):
             kernel=str(kernel) if kernel else None,
             ramdisk=str(ramdisk) if ramdisk else None,
             cmdline=source.cmdline if kernel else None,
+            config_drive=str(config_drive),
         )
         await asyncio.to_thread(cfg.save, directory)
         return cfg
