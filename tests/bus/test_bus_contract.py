@@ -164,7 +164,7 @@ async def test_cast_reaches_exactly_one_of_competing_servers(buses: Buses, topic
     for item in range(30):
         await client.cast(topic, "record", tenant_context(), item=item)
     await wait_until(lambda: sum(len(endpoint.seen) for endpoint in servers) >= 30)
-    await _settle()
+    await settle()
 
     delivered = Counter(item for endpoint in servers for item in endpoint.seen)
     assert delivered == Counter(range(30))
@@ -181,7 +181,7 @@ async def test_fanout_reaches_every_server_once(buses: Buses, topic: str) -> Non
     await client.fanout(topic, "record", tenant_context(), item="hello all")
     for endpoint in servers:
         await endpoint.wait_for(1)
-    await _settle()
+    await settle()
 
     assert [endpoint.seen for endpoint in servers] == [["hello all"]] * 3
     assert deaf.seen == []
@@ -217,7 +217,7 @@ async def test_handlers_run_concurrently_up_to_executor_size(buses: Buses, topic
         await client.cast(topic, "hold", tenant_context(), item=item)
     await endpoint.wait_for(3)
     # Room for a fourth handler to start, were the bound broken.
-    await _settle()
+    await settle()
     assert endpoint.active == 3
 
     endpoint.release.set()
@@ -243,7 +243,7 @@ async def test_a_busy_server_leaves_what_it_cannot_start_in_the_queue(buses: Bus
         async with asyncio.timeout(WAIT):
             while await depth() > 2:
                 await asyncio.sleep(0.01)
-        await _settle()
+        await settle()
         assert await depth() == 2
     finally:
         endpoint.release.set()
@@ -282,7 +282,7 @@ async def test_stopping_a_server_hands_back_what_it_had_not_started(buses: Buses
     second.release.set()
     await server.serve(topic, second)
     await second.wait_for(2)
-    await _settle()
+    await settle()
 
     assert first.seen == [0]
     assert sorted(second.seen) == [1, 2]
@@ -331,6 +331,6 @@ async def wait_until(predicate: Callable[[], bool]) -> None:
             await asyncio.sleep(0.01)
 
 
-async def _settle() -> None:
+async def settle() -> None:
     """Give messages that should not exist a chance to arrive before asserting they did not."""
     await asyncio.sleep(0.2)

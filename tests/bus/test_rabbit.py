@@ -13,7 +13,7 @@ from yarl import URL
 from novalite.bus.rabbit import RabbitBus
 from novalite.exceptions import MessageDeliveryFailure, MessagingTimeout
 from tests.bus.conftest import add_vhost, rabbitmqctl
-from tests.bus.test_bus_contract import WAIT, Recorder, _settle, tenant_context
+from tests.bus.test_bus_contract import WAIT, Recorder, settle, tenant_context
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -135,7 +135,7 @@ async def test_close_during_an_outage_fails_waiting_sends(rabbit: RabbitBuses, t
     try:
         await drop_connections(rabbit.url)
         waiting = asyncio.create_task(client.call(topic, "echo", tenant_context(), value=1))
-        await _settle()  # the call is now waiting for the connection to come back
+        await settle()  # the call is now waiting for the connection to come back
         await client.close()
         with pytest.raises(MessageDeliveryFailure, match="closed"):
             await waiting
@@ -166,7 +166,7 @@ async def test_an_unread_call_expires_instead_of_running_late(rabbit: RabbitBuse
     await server.serve(topic, endpoint)
     await client.cast(topic, "record", tenant_context(), item="marker")
     await endpoint.wait_for(1)
-    await _settle()
+    await settle()
 
     assert endpoint.seen == ["marker"]
 
