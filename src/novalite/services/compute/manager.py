@@ -38,9 +38,10 @@ class ComputeManager:
     async def start(self) -> None:
         ctx = RequestContext.admin()
         await self.driver.init_host()
+        # Serve first: once placement knows this host, the scheduler may pick it at once.
+        self._consumer = await self.runtime.bus.serve(topic_for(self.host), self)
         await self.register(ctx)
         await startup.init_instances(self, ctx)
-        self._consumer = await self.runtime.bus.serve(topic_for(self.host), self)
         options = self.runtime.settings.compute
         self._tasks = [
             asyncio.create_task(self._every(options.heartbeat_interval, self._heartbeat)),
