@@ -196,3 +196,22 @@ async def test_wide_tree_with_six_groups_stops_at_the_limit(client):
     assert len(body["allocation_requests"]) == 3
     assert sum(sum(a["resources"]["SRIOV_NET_VF"] for a in r["allocations"].values())
                for r in body["allocation_requests"]) == 18
+
+
+async def test_fast_json_matches_the_dict_rendering(client, sessionmaker):
+    import json
+
+    from novalite.services.placement import candidate_api
+    from novalite.services.placement.microversion import Version
+    from novalite.services.placement.objects import candidates as objects
+
+    root, numa0, _ = await nested_host(client)
+    await make_rp(client, "flat", inventory={"VCPU": 4, "DISK_GB": 10}, traits=["CUSTOM_X", "HW_CPU_X86_AVX"])
+    for params in ("resources=VCPU:1", "resources=DISK_GB:5&resources1=VCPU:1&resources2=MEMORY_MB:1&group_policy=none"):
+        for version in (Version(1, 29), Version(1, 33), Version(1, 39)):
+            request = candidate_api.parse([tuple(p.split("=")) for p in params.split("&")], version)
+            async with sessionmaker() as s:
+                result = await objects.find(s, request)
+            assert result.candidates
+            assert json.loads(candidate_api.render_json(result, request, version)) == \
+                candidate_api.render(result, request, version)

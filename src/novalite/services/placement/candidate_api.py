@@ -6,6 +6,7 @@ query string mean exactly the same thing and produce exactly the same body.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid as uuidlib
 from typing import Any
@@ -155,3 +156,36 @@ def render(result: CandidateResult, request: CandidateRequest, version: Version)
             summary["root_provider_uuid"] = uuid[data.root[rp]]
         summaries[uuid[rp]] = summary
     return {"allocation_requests": requests, "provider_summaries": summaries}
+
+
+def render_json(result: CandidateResult, request: CandidateRequest, version: Version) -> str:
+    """`render` as JSON text, written directly: the body can hold thousands of candidates.
+
+    Every string in it is a UUID or a class or trait name, which the API restricts to
+    characters JSON never escapes, so no escaping pass is needed.
+    """
+    if version < (1, 29):
+        return json.dumps(render(result, request, version), separators=(",", ":"))
+    data, names, uuid = result.data, result.rc_names, result.data.uuid
+    with_mappings = version >= (1, 34)
+    requests = []
+    for c in result.candidates:
+        allocs = ",".join(
+            '"%s":{"resources":{%s}}' % (uuid[rp], ",".join('"%s":%d' % (names[rc], amt) for rc, amt in res.items()))
+            for rp, res in c.allocations.items())
+        if with_mappings:
+            mappings = ",".join('"%s":[%s]' % (s, ",".join('"%s"' % uuid[rp] for rp in rps))
+                                for s, rps in c.mappings.items())
+            requests.append('{"allocations":{%s},"mappings":{%s}}' % (allocs, mappings))
+        else:
+            requests.append('{"allocations":{%s}}' % allocs)
+    summaries = []
+    for rp in result.summary_ids:
+        resources = ",".join('"%s":{"capacity":%d,"used":%d}' % (names[rc], inv.capacity, inv.used)
+                             for rc, inv in data.inventory.get(rp, {}).items())
+        traits = ",".join('"%s"' % t for t in sorted(data.traits.get(rp, ())))
+        parent = data.parent[rp]
+        summaries.append('"%s":{"resources":{%s},"traits":[%s],"parent_provider_uuid":%s,"root_provider_uuid":"%s"}' % (
+            uuid[rp], resources, traits, '"%s"' % uuid[parent] if parent is not None else "null",
+            uuid[data.root[rp]]))
+    return '{"allocation_requests":[%s],"provider_summaries":{%s}}' % (",".join(requests), ",".join(summaries))

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from novalite.services.placement import candidate_api
-from novalite.services.placement.handlers.common import admin_context, db, json_response, require_version, version
+from novalite.services.placement.handlers.common import admin_context, db, require_version, version
 from novalite.services.placement.objects import candidates
 
 router = APIRouter()
@@ -21,4 +21,4 @@ async def allocation_candidates(request: Request) -> Response:
     parsed = candidate_api.parse(request.query_params.multi_items(), wanted)
     async with db(request).begin() as s:
         result = await candidates.find(s, parsed)
-    return json_response(candidate_api.render(result, parsed, wanted))
+    return Response(candidate_api.render_json(result, parsed, wanted), media_type="application/json")

@@ -32,19 +32,15 @@ TRAIT = Trait.__table__
 SHARES = "MISC_SHARES_VIA_AGGREGATE"
 
 
-@dataclass
 class InvRow:
-    total: int
-    reserved: int
-    min_unit: int
-    max_unit: int
-    step_size: int
-    allocation_ratio: float
-    used: int
+    """One inventory with its usage; capacity computed once (it is read per candidate)."""
 
-    @property
-    def capacity(self) -> int:
-        return int((self.total - self.reserved) * self.allocation_ratio)
+    __slots__ = ("min_unit", "max_unit", "step_size", "used", "capacity")
+
+    def __init__(self, total: int, reserved: int, min_unit: int, max_unit: int, step_size: int,
+                 allocation_ratio: float, used: int):
+        self.min_unit, self.max_unit, self.step_size, self.used = min_unit, max_unit, step_size, used
+        self.capacity = int((total - reserved) * allocation_ratio)
 
     def fits(self, amount: int, already: int = 0) -> bool:
         return (self.min_unit <= amount <= self.max_unit and amount % self.step_size == 0
@@ -121,7 +117,46 @@ class Need:
     shared_roots: set[int] = field(default_factory=set)
 
 
-def roots_query(needs: list[Need], allowed_roots: set[int] | None):  # type: ignore[no-untyped-def]
+@dataclass
+class TreeFilter:
+    """Conditions a tree must meet, checked in SQL so unsuitable trees are never loaded.
+
+    `tree_traits` / `tree_aggregates`: for each set, some provider of the tree has one of
+    them (necessary for any group drawing on the tree; not used when sharing providers
+    exist, as they could bring the trait instead). The others apply to the root itself.
+    """
+
+    tree_traits: list[frozenset[str]] = field(default_factory=list)
+    tree_aggregates: list[frozenset[str]] = field(default_factory=list)
+    root_not_in_aggregates: set[str] = field(default_factory=set)
+    root_traits: list[frozenset[str]] = field(default_factory=list)
+    root_not_traits: set[str] = field(default_factory=set)
+
+    def conditions(self, root_col):  # type: ignore[no-untyped-def]
+        def with_trait(names):  # type: ignore[no-untyped-def]
+            return (select(RPT.c.resource_provider_id).join(TRAIT, TRAIT.c.id == RPT.c.trait_id)
+                    .where(TRAIT.c.name.in_(names)))
+
+        def in_aggregate(uuids):  # type: ignore[no-untyped-def]
+            return (select(RPA.c.resource_provider_id).join(AGG, AGG.c.id == RPA.c.aggregate_id)
+                    .where(AGG.c.uuid.in_(uuids)))
+
+        tree = aliased(RP)
+        out = []
+        for names in self.tree_traits:
+            out.append(root_col.in_(select(tree.c.root_provider_id).where(tree.c.id.in_(with_trait(names)))))
+        for uuids in self.tree_aggregates:
+            out.append(root_col.in_(select(tree.c.root_provider_id).where(tree.c.id.in_(in_aggregate(uuids)))))
+        if self.root_not_in_aggregates:
+            out.append(root_col.not_in(in_aggregate(self.root_not_in_aggregates)))
+        for names in self.root_traits:
+            out.append(root_col.in_(with_trait(names)))
+        if self.root_not_traits:
+            out.append(root_col.not_in(with_trait(self.root_not_traits)))
+        return out
+
+
+def roots_query(needs: list[Need], allowed_roots: set[int] | None, tree_filter: TreeFilter):  # type: ignore[no-untyped-def]
     """Roots whose tree (or a sharing provider) can serve every need, ordered by id."""
     if not any(n.shared_roots for n in needs):
         # one pass over the inventories: a root qualifies when it can serve every class
@@ -132,6 +167,8 @@ def roots_query(needs: list[Need], allowed_roots: set[int] | None):  # type: ign
                 .having(func.count(func.distinct(INV.c.resource_class_id)) == len({n.rc_id for n in needs})))
         if allowed_roots is not None:
             stmt = stmt.where(RP.c.root_provider_id.in_(allowed_roots))
+        for condition in tree_filter.conditions(RP.c.root_provider_id):
+            stmt = stmt.where(condition)
         return stmt.order_by(RP.c.root_provider_id)
     # some classes can also come from sharing providers: test each need per root
     stmt = select(RP.c.id).where(RP.c.id == RP.c.root_provider_id)
@@ -141,52 +178,74 @@ def roots_query(needs: list[Need], allowed_roots: set[int] | None):  # type: ign
         stmt = stmt.where(or_(served, RP.c.id.in_(n.shared_roots)) if n.shared_roots else served)
     if allowed_roots is not None:
         stmt = stmt.where(RP.c.id.in_(allowed_roots))
+    for condition in tree_filter.conditions(RP.c.id):
+        stmt = stmt.where(condition)
     return stmt.order_by(RP.c.id)
 
 
-async def viable_roots(session: AsyncSession, query, offset: int, batch: int | None) -> list[int]:  # type: ignore[no-untyped-def]
+async def fetch_rows(session: AsyncSession, stmt) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """Run a SELECT on the session's connection and return the driver's own rows.
+
+    The candidate queries return thousands of rows whose values need no conversion;
+    building SQLAlchemy Row objects for them cost more than the queries themselves.
+    """
+    conn = await session.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args = [params[name] for name in compiled.positiontup or ()]
+    driver = (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.name == "postgresql":
+        return await driver.fetch(str(compiled), *args)
+    cursor = await driver.execute(str(compiled), args)
+    try:
+        return await cursor.fetchall()
+    finally:
+        await cursor.close()
+
+
+def page(query, offset: int, batch: int | None):  # type: ignore[no-untyped-def]
+    """Provider rows of one batch of viable trees, in root order."""
     if batch is not None:
         query = query.limit(batch).offset(offset)
-    return list((await session.execute(query)).scalars())
+    return RP.c.root_provider_id.in_(query)
 
 
-async def load_trees(session: AsyncSession, root_ids: list[int], extra_ids: set[int], data: TreeData,
-                     with_aggregates: bool) -> None:
-    """Fill `data` with the providers of the trees (plus extra sharing providers)."""
+async def load_trees(session: AsyncSession, tree_filter, data: TreeData,  # type: ignore[no-untyped-def]
+                     with_aggregates: bool) -> list[int]:
+    """Fill `data` with the providers matching `tree_filter`; returns their root ids, in order."""
     dialect = session.bind.dialect.name
-    tree_filter = in_ids(RP.c.root_provider_id, root_ids, dialect)
-    if extra_ids:
-        tree_filter = tree_filter | RP.c.id.in_(extra_ids)
     new_ids: list[int] = []
-    for rp_id, uuid, parent, root in await session.execute(
-        select(RP.c.id, RP.c.uuid, RP.c.parent_provider_id, RP.c.root_provider_id).where(tree_filter).order_by(RP.c.id)
-    ):
+    roots: dict[int, None] = {}
+    rows = await fetch_rows(session, select(RP.c.id, RP.c.uuid, RP.c.parent_provider_id, RP.c.root_provider_id)
+                            .where(tree_filter).order_by(RP.c.root_provider_id, RP.c.id))
+    for rp_id, uuid, parent, root in rows:
+        roots[root] = None
         if rp_id in data.uuid:
             continue
         data.uuid[rp_id], data.parent[rp_id], data.root[rp_id] = uuid, parent, root
         data.members.setdefault(root, []).append(rp_id)
         new_ids.append(rp_id)
     if not new_ids:
-        return
-    ids = in_ids(INV.c.resource_provider_id, new_ids, dialect)
-    rows = await session.execute(
-        select(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved, INV.c.min_unit,
-               INV.c.max_unit, INV.c.step_size, INV.c.allocation_ratio, INV.c.used).where(ids)
-    )
+        return list(roots)
+    rows = await fetch_rows(session, select(
+        INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved, INV.c.min_unit,
+        INV.c.max_unit, INV.c.step_size, INV.c.allocation_ratio, INV.c.used,
+    ).where(in_ids(INV.c.resource_provider_id, new_ids, dialect)))
     inventory = data.inventory
     for rp_id, rc_id, total, reserved, min_u, max_u, step, ratio, used in rows:
         per_rp = inventory.get(rp_id)
         if per_rp is None:
             per_rp = inventory[rp_id] = {}
-        per_rp[rc_id] = InvRow(total, reserved, min_u, max_u, step, ratio, int(used))
-    for rp_id, name in await session.execute(
+        per_rp[rc_id] = InvRow(total, reserved, min_u, max_u, step, ratio, used)
+    for rp_id, name in await fetch_rows(session, (
         select(RPT.c.resource_provider_id, TRAIT.c.name).join(TRAIT, TRAIT.c.id == RPT.c.trait_id)
         .where(in_ids(RPT.c.resource_provider_id, new_ids, dialect))
-    ):
+    )):
         data.traits.setdefault(rp_id, set()).add(name)
     if with_aggregates:
-        for rp_id, agg in await session.execute(
+        for rp_id, agg in await fetch_rows(session, (
             select(RPA.c.resource_provider_id, AGG.c.uuid).join(AGG, AGG.c.id == RPA.c.aggregate_id)
             .where(in_ids(RPA.c.resource_provider_id, new_ids, dialect))
-        ):
+        )):
             data.aggregates.setdefault(rp_id, set()).add(agg)
+    return list(roots)

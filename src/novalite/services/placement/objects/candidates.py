@@ -219,6 +219,18 @@ class _Search:
         return bool(common and common & rps)
 
 
+def _tree_filter(request: CandidateRequest, sharing: bool) -> cd.TreeFilter:
+    """What every viable tree must satisfy, derived from the groups (see cd.TreeFilter)."""
+    tree_filter = cd.TreeFilter(root_traits=list(request.root_traits.required),
+                                root_not_traits=set(request.root_traits.forbidden))
+    for g in request.groups:
+        if not sharing:
+            tree_filter.tree_traits += g.traits.required
+            tree_filter.tree_aggregates += g.aggregates.member_of
+            tree_filter.root_not_in_aggregates |= g.aggregates.forbidden
+    return tree_filter
+
+
 async def find(session: AsyncSession, request: CandidateRequest) -> CandidateResult:
     """Allocation candidates for `request`; `limit` bounds the work, not just the answer."""
     rc_ids = await resource_classes.ids_for(session, {rc for g in request.groups for rc in g.resources})
@@ -257,7 +269,7 @@ async def find(session: AsyncSession, request: CandidateRequest) -> CandidateRes
                 need.shared_roots |= anchors[s]
     if not needs:
         return empty
-    roots_query = cd.roots_query(list(needs.values()), allowed)
+    roots_query = cd.roots_query(list(needs.values()), allowed, _tree_filter(request, bool(sharing)))
     with_aggregates = bool(sharing) or any(g.aggregates for g in request.groups)
 
     data = cd.TreeData()
@@ -267,14 +279,15 @@ async def find(session: AsyncSession, request: CandidateRequest) -> CandidateRes
     batch = None if limit is None else max(2 * limit, 100)
     offset = 0
     while True:
-        roots = await cd.viable_roots(session, roots_query, offset, batch)
+        roots = await cd.load_trees(session, cd.page(roots_query, offset, batch), data, with_aggregates)
         extra_ids = set()
         for s, anchored in anchors.items():
             for root in roots:
                 if root in anchored:
                     data.sharing_for_root.setdefault(root, []).append(s)
                     extra_ids.add(s)
-        await cd.load_trees(session, roots, extra_ids, data, with_aggregates)
+        if extra_ids - data.uuid.keys():
+            await cd.load_trees(session, cd.RP.c.id.in_(extra_ids - data.uuid.keys()), data, with_aggregates)
         for root in roots:
             for candidate in search.solve(root):
                 found.append(candidate)
@@ -289,5 +302,5 @@ async def find(session: AsyncSession, request: CandidateRequest) -> CandidateRes
     tree_roots = {data.root[rp] for c in found for rp in c.allocations}
     tree_roots |= {data.root[rp] for c in found for rps in c.mappings.values() for rp in rps}
     summary_ids = [rp for root in sorted(tree_roots) for rp in data.members.get(root, ())]
-    rc_names = await resource_classes.names_by_id(session)
+    rc_names = await resource_classes.names_for(session, {rc for inv in data.inventory.values() for rc in inv})
     return CandidateResult(found, data, rc_names, summary_ids)

@@ -54,6 +54,19 @@ async def require_ids(session: AsyncSession, names: Iterable[str], what: str) ->
     return found
 
 
+async def names_for(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    """id -> name for these classes (standard ones from memory)."""
+    standard = {i: n for n, i in memo(session, "standard_classes").items()}
+    found = {i: standard[i] for i in ids if i in standard}
+    todo = ids - found.keys()
+    if todo:
+        for rc_id, name in await session.execute(select(RC.c.id, RC.c.name).where(RC.c.id.in_(todo))):
+            found[rc_id] = name
+            if name in STANDARD:
+                memo(session, "standard_classes")[name] = rc_id
+    return found
+
+
 async def names_by_id(session: AsyncSession) -> dict[int, str]:
     return {rc_id: name for rc_id, name in await session.execute(select(RC.c.id, RC.c.name))}
 
