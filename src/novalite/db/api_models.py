@@ -114,3 +114,16 @@ class FlavorExtraSpec(ApiBase):
     value: Mapped[str] = mapped_column(String(255))
 
     flavor: Mapped[Flavor] = relationship(back_populates="extra_specs")
+
+
+class KeyPair(ApiBase):
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    public_key: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(16), default="ssh")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
