@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -41,6 +42,8 @@ from novalite.drivers.libvirt.console import CONSOLE_LOG, read_tail
 from novalite.drivers.libvirt.host import Host
 from novalite.drivers.libvirt.images import BootSource, ImageStore, probe_disk, run
 from novalite.states import PowerState
+
+LOG = logging.getLogger(__name__)
 
 GIB = 1024**3
 # A guest may miss the first power-button press (still booting, no ACPI handler yet);
@@ -179,7 +182,7 @@ class LibvirtDriver(ComputeDriver):
                 await self._define_and_start(cfg, power_on=True)
         except BaseException:
             # Also on cancellation: a half-built guest must not outlive the request.
-            await self._remove(instance.uuid, directory)
+            await self._clean_up_failed(instance.uuid, directory)
             raise
 
     async def _create_files(self, instance: InstanceSpec, source: BootSource,
@@ -243,6 +246,13 @@ class LibvirtDriver(ComputeDriver):
         if dom is not None:
             await asyncio.to_thread(guest.remove, dom)
         await asyncio.to_thread(_remove_tree, directory)
+
+    async def _clean_up_failed(self, uuid: str, directory: Path) -> None:
+        """Best effort: the error that made us clean up is the one the caller must see."""
+        try:
+            await self._remove(uuid, directory)
+        except Exception:
+            LOG.exception("could not clean up after the failed build of instance %s", uuid)
 
     async def destroy(self, instance: InstanceSpec) -> None:
         # The _resize copy stays: a revert needs it after the destination's destroy, and
@@ -369,7 +379,7 @@ class LibvirtDriver(ComputeDriver):
                 await asyncio.to_thread(cfg.save, directory)
                 await self._define_and_start(cfg, power_on)
         except BaseException:
-            await self._remove(instance.uuid, directory)
+            await self._clean_up_failed(instance.uuid, directory)
             raise
 
     async def confirm_migration(self, instance: InstanceSpec) -> None:
