@@ -90,17 +90,60 @@ class LibvirtOptions(Section):
     shutdown_timeout: float = Field(60.0, ge=0, description="Seconds a clean shutdown may take before destroy.")
 
 
+DEFAULT_FILTERS = [
+    "ComputeFilter", "ComputeCapabilitiesFilter", "ImagePropertiesFilter",
+    "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
+]
+DEFAULT_WEIGHERS = [
+    "RAMWeigher", "CPUWeigher", "DiskWeigher", "IoOpsWeigher", "NumInstancesWeigher",
+    "ServerGroupSoftAffinityWeigher", "ServerGroupSoftAntiAffinityWeigher", "BuildFailureWeigher",
+    "ImagePropertiesWeigher",
+]
+
+
 class SchedulerOptions(Section):
     max_attempts: int = Field(3, ge=1, description="Selected host plus alternates per instance.")
-    max_placement_results: int = Field(1000, ge=1)
-    host_subset_size: int = Field(1, ge=1)
+    max_placement_results: int = Field(1000, ge=1, description="Candidates asked of placement per request.")
+    host_subset_size: int = Field(1, ge=1, description="Pick at random among this many best-weighed hosts.")
     enabled_filters: list[str] = Field(
-        default_factory=lambda: ["ComputeFilter"],
+        default_factory=lambda: list(DEFAULT_FILTERS),
         description="Filters by Nova name, or 'module:Class' for your own.",
     )
     weight_classes: list[str] = Field(
-        default_factory=lambda: ["RAMWeigher", "CPUWeigher", "DiskWeigher"],
+        default_factory=lambda: list(DEFAULT_WEIGHERS),
+        description="Weighers by Nova name, or 'module:Class' for your own.",
     )
+    ram_weight_multiplier: float = Field(1.0, description="Positive spreads by free RAM, negative stacks.")
+    cpu_weight_multiplier: float = Field(1.0, description="Positive spreads by free VCPUs, negative stacks.")
+    disk_weight_multiplier: float = Field(1.0, description="Positive spreads by free disk, negative stacks.")
+    io_ops_weight_multiplier: float = Field(-1.0, description="Negative prefers hosts with fewer builds running.")
+    num_instances_weight_multiplier: float = Field(0.0, description="Positive prefers hosts with more instances.")
+    soft_affinity_weight_multiplier: float = Field(1.0, ge=0, description="Weight of soft-affinity groups.")
+    soft_anti_affinity_weight_multiplier: float = Field(1.0, ge=0, description="Weight of soft-anti-affinity groups.")
+    build_failure_weight_multiplier: float = Field(1000000.0, description="Weight against hosts whose builds failed.")
+    image_props_weight_multiplier: float = Field(0.0, description="Prefers hosts running instances of similar images.")
+    max_instances_per_host: int = Field(50, ge=0, description="NumInstancesFilter limit.")
+    max_io_ops_per_host: int = Field(8, ge=0, description="IoOpsFilter limit (instances building or resizing).")
+    isolated_images: list[str] = Field(default_factory=list, description="IsolatedHostsFilter: image ids.")
+    isolated_hosts: list[str] = Field(default_factory=list, description="IsolatedHostsFilter: host names.")
+    restrict_isolated_hosts_to_isolated_images: bool = Field(
+        True, description="IsolatedHostsFilter: isolated hosts take isolated images only.")
+    aggregate_image_properties_isolation_namespace: str = Field(
+        "", description="AggregateImagePropertiesIsolation: only metadata keys in this namespace.")
+    aggregate_image_properties_isolation_separator: str = Field(
+        ".", description="AggregateImagePropertiesIsolation: namespace separator.")
+    limit_tenants_to_placement_aggregate: bool = Field(
+        False, description="Prefilter: projects with filter_tenant_id aggregates land only there.")
+    placement_aggregate_required_for_tenants: bool = Field(
+        False, description="Prefilter: projects without a tenant aggregate get no host.")
+    query_placement_for_availability_zone: bool = Field(
+        True, description="Prefilter: a requested zone becomes a placement member_of.")
+    query_placement_for_image_type_support: bool = Field(
+        False, description="Prefilter: require the COMPUTE_IMAGE_TYPE_* trait of the image's disk_format.")
+    enable_isolated_aggregate_filtering: bool = Field(
+        False, description="Prefilter: keep out of aggregates whose trait:*=required the request lacks.")
+    host_state_refresh_interval: float = Field(
+        30.0, gt=0, description="Seconds between full reloads of the scheduler's host cache.")
 
 
 class ConductorOptions(Section):

@@ -127,3 +127,76 @@ class KeyPair(ApiBase):
     public_key: Mapped[str] = mapped_column(Text)
     type: Mapped[str] = mapped_column(String(16), default="ssh")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ServerGroup(ApiBase):
+    """os-server-groups: one policy (Nova keeps a list of one) and its rules."""
+
+    __tablename__ = "instance_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    policy: Mapped[str] = mapped_column(String(255))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list["ServerGroupMember"]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", back_populates="group"
+    )
+
+
+class ServerGroupMember(ApiBase):
+    __tablename__ = "instance_group_member"
+    __table_args__ = (UniqueConstraint("group_id", "instance_uuid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("instance_groups.id", ondelete="CASCADE"))
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+
+    group: Mapped[ServerGroup] = relationship(back_populates="members")
+
+
+class Aggregate(ApiBase):
+    """os-aggregates: host aggregates, mirrored as placement aggregates of the same uuid."""
+
+    __tablename__ = "aggregates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    hosts: Mapped[list["AggregateHost"]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    metadata_items: Mapped[list["AggregateMetadata"]] = relationship(lazy="selectin",
+                                                                     cascade="all, delete-orphan")
+
+    @property
+    def host_names(self) -> list[str]:
+        return sorted(h.host for h in self.hosts)
+
+    @property
+    def metadata_dict(self) -> dict[str, str]:
+        return {m.key: m.value for m in self.metadata_items}
+
+
+class AggregateHost(ApiBase):
+    __tablename__ = "aggregate_hosts"
+    __table_args__ = (UniqueConstraint("aggregate_id", "host"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    aggregate_id: Mapped[int] = mapped_column(ForeignKey("aggregates.id", ondelete="CASCADE"))
+    host: Mapped[str] = mapped_column(String(255), index=True)
+
+
+class AggregateMetadata(ApiBase):
+    __tablename__ = "aggregate_metadata"
+    __table_args__ = (UniqueConstraint("aggregate_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    aggregate_id: Mapped[int] = mapped_column(ForeignKey("aggregates.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    value: Mapped[str] = mapped_column(String(255))
