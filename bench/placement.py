@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import AsyncIterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+# httpx's ASGI transport tries `import sniffio` on every request; without the package that
+# failed import costs more than some requests we time. Mark it absent once.
+sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 import httpx  # noqa: E402
 from sqlalchemy import func, insert, select, update  # noqa: E402

@@ -25,7 +25,7 @@ from novalite.services.placement.db_models import (
 )
 from novalite.services.placement.objects import resource_classes
 from novalite.services.placement.objects.cache import memo
-from novalite.services.placement.objects.common import bump_generation, ensure_named_ids, insert_ignore
+from novalite.services.placement.objects.common import Executor, bump_generation, ensure_named_ids, insert_ignore
 from novalite.services.placement.objects.exceptions import (
     ConcurrentUpdate,
     Conflict,
@@ -106,10 +106,15 @@ async def for_provider(session: AsyncSession, provider: Provider) -> dict[str, d
     return out
 
 
-async def _providers_by_uuid(session: AsyncSession, uuids: set[str]) -> dict[str, tuple[int, int]]:
+_PROVIDERS = select(RP.c.uuid, RP.c.id, RP.c.generation).where(RP.c.uuid.in_(bindparam("uuids", expanding=True)))
+_CONSUMERS = (select(CONSUMER.c.uuid, CONSUMER.c.id, CONSUMER.c.generation)
+              .where(CONSUMER.c.uuid.in_(bindparam("uuids", expanding=True))))
+
+
+async def _providers_by_uuid(session: Executor, uuids: set[str]) -> dict[str, tuple[int, int]]:
     if not uuids:
         return {}
-    rows = await session.execute(select(RP.c.uuid, RP.c.id, RP.c.generation).where(RP.c.uuid.in_(uuids)))
+    rows = await session.execute(_PROVIDERS, {"uuids": list(uuids)})
     found = {u: (i, g) for u, i, g in rows}
     missing = sorted(uuids - found.keys())
     if missing:
@@ -117,7 +122,7 @@ async def _providers_by_uuid(session: AsyncSession, uuids: set[str]) -> dict[str
     return found
 
 
-async def release(session: AsyncSession, consumer_uuids: list[str]) -> int:
+async def release(session: Executor, consumer_uuids: list[str]) -> int:
     """Delete the consumers' allocations, giving their amounts back to the inventories."""
     freed = (await session.execute(
         select(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id, func.sum(ALLOC.c.used))
@@ -130,7 +135,7 @@ async def release(session: AsyncSession, consumer_uuids: list[str]) -> int:
     return len(freed)
 
 
-async def _add_used(session: AsyncSession, deltas: dict[tuple[int, int], int]) -> None:
+async def _add_used(session: Executor, deltas: dict[tuple[int, int], int]) -> None:
     # sorted: concurrent writers lock inventory rows in one order, so they cannot deadlock
     params = [{"rp": rp, "rc": rc, "delta": d} for (rp, rc), d in sorted(deltas.items()) if d]
     if params:
@@ -142,7 +147,7 @@ async def _add_used(session: AsyncSession, deltas: dict[tuple[int, int], int]) -
 
 
 async def _consume(
-    session: AsyncSession, requested: dict[tuple[int, int], list[int]],
+    session: Executor, requested: dict[tuple[int, int], list[int]],
     rp_uuids: dict[int, str], rc_names: dict[int, str],
 ) -> None:
     """Add the amounts to the inventories' usage in one statement, then check each row.
@@ -185,7 +190,7 @@ def _check_consumer_generation(write: ConsumerWrite, current: int | None) -> Non
 
 
 async def _write_consumer(
-    session: AsyncSession, write: ConsumerWrite, row: tuple[int, int] | None,
+    session: Executor, write: ConsumerWrite, row: tuple[int, int] | None,
     project_id: int, user_id: int, type_id: int | None,
 ) -> None:
     """Create, update or (when it holds nothing now) delete the consumer row."""
@@ -214,21 +219,22 @@ async def _write_consumer(
 
 async def replace(session: AsyncSession, writes: list[ConsumerWrite]) -> None:
     """Replace the allocations of every consumer in `writes`, all or nothing."""
-    rp_uuids = {rp for w in writes for rp in w.allocations}
-    providers = await _providers_by_uuid(session, rp_uuids)
     rc_names = {rc for w in writes for res in w.allocations.values() for rc in res}
     rc_ids = await resource_classes.ids_for(session, rc_names)
+    caches = {kind: memo(session, kind) for kind in ("projects", "users", "consumer_types")}
+    session = await session.connection()  # type: ignore[assignment]
+    rp_uuids = {rp for w in writes for rp in w.allocations}
+    providers = await _providers_by_uuid(session, rp_uuids)
     unknown = sorted(rc_names - rc_ids.keys())
     if unknown:
         raise InvalidRequest(f"Unable to allocate inventory: No such resource class {unknown[0]}.")
     projects = await ensure_named_ids(session, PROJECT, "external_id", {w.project_id for w in writes},
-                                      memo(session, "projects"))
-    users = await ensure_named_ids(session, USER, "external_id", {w.user_id for w in writes}, memo(session, "users"))
+                                      caches["projects"])
+    users = await ensure_named_ids(session, USER, "external_id", {w.user_id for w in writes}, caches["users"])
     types = await ensure_named_ids(session, CTYPE, "name", {w.consumer_type for w in writes if w.consumer_type},
-                                   memo(session, "consumer_types"))
+                                   caches["consumer_types"])
     existing = {u: (i, g) for u, i, g in await session.execute(
-        select(CONSUMER.c.uuid, CONSUMER.c.id, CONSUMER.c.generation)
-        .where(CONSUMER.c.uuid.in_([w.consumer_uuid for w in writes])))}
+        _CONSUMERS, {"uuids": [w.consumer_uuid for w in writes]})}
     for w in writes:
         _check_consumer_generation(w, existing[w.consumer_uuid][1] if w.consumer_uuid in existing else None)
     # allocations always belong to a consumer row, so new consumers have nothing to release

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from novalite.services.placement.objects.exceptions import ConcurrentUpdate
 
@@ -20,15 +20,24 @@ def lost_race(exc: DBAPIError) -> bool:
     return code in ("40001", "40P01")
 
 
-def insert_ignore(session: AsyncSession, table: Table):  # type: ignore[no-untyped-def]
-    """INSERT ... ON CONFLICT DO NOTHING for the session's dialect (racing creators are fine)."""
-    if session.bind.dialect.name == "postgresql":
+# Sessions and connections both execute statements; the claim path uses the connection
+# directly to skip the ORM layer it does not need.
+Executor = AsyncSession | AsyncConnection
+
+
+def dialect_name(db: Executor) -> str:
+    return db.dialect.name if isinstance(db, AsyncConnection) else db.bind.dialect.name
+
+
+def insert_ignore(db: Executor, table: Table):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT DO NOTHING for the dialect (racing creators are fine)."""
+    if dialect_name(db) == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
 async def ensure_named_ids(
-    session: AsyncSession, table: Table, column: str, values: Iterable[str],
+    session: Executor, table: Table, column: str, values: Iterable[str],
     cache: dict[str, int] | None = None,
 ) -> dict[str, int]:
     """Ids of rows whose `column` is in `values`, creating the missing ones.
@@ -55,13 +64,23 @@ async def ensure_named_ids(
     return found
 
 
-async def bump_generation(session: AsyncSession, table: Table, row_id: int, expected: int, what: str) -> int:
+_BUMPS: dict[str, object] = {}
+
+
+def _bump_statement(table: Table):  # type: ignore[no-untyped-def]
+    # built once per table: the claim path runs it for every provider it touches
+    if table.name not in _BUMPS:
+        _BUMPS[table.name] = (
+            table.update()
+            .where(table.c.id == bindparam("row_id"), table.c.generation == bindparam("expected"))
+            .values(generation=bindparam("expected") + 1)
+        )
+    return _BUMPS[table.name]
+
+
+async def bump_generation(session: Executor, table: Table, row_id: int, expected: int, what: str) -> int:
     """Compare-and-swap a generation column; the loser of a race gets ConcurrentUpdate."""
-    result = await session.execute(
-        table.update()
-        .where(table.c.id == row_id, table.c.generation == expected)
-        .values(generation=expected + 1)
-    )
+    result = await session.execute(_bump_statement(table), {"row_id": row_id, "expected": expected})
     if result.rowcount != 1:
         raise ConcurrentUpdate(
             f"{what} was updated by another request (generation {expected} is stale). "
