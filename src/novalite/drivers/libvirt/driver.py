@@ -236,7 +236,7 @@ class LibvirtDriver(ComputeDriver):
 
     async def _define_and_start(self, cfg: GuestConfig, power_on: bool) -> None:
         xml = domain_xml(cfg)
-        dom = await asyncio.to_thread(lambda: self._libvirt.connect().defineXML(xml))
+        dom = await asyncio.to_thread(self._libvirt.define, xml)
         if power_on:
             await asyncio.to_thread(guest.start, dom)
 

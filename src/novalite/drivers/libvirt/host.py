@@ -11,13 +11,15 @@ import socket
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import libvirt
 import os_traits
 
 from novalite.drivers.base import DriverError, HostResources
 from novalite.drivers.libvirt.config_xml import NAMESPACE
+
+T = TypeVar("T")
 
 # libvirt prints every error to stderr by default; ours are raised, logged and shown once.
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
@@ -79,18 +81,35 @@ class Host:
                     pass  # a connection that is already gone is closed enough
                 self._conn = None
 
+    def with_connection(self, op: Callable[[libvirt.virConnect], T]) -> T:
+        """Run `op` on the connection; once more on a new one if libvirtd went away.
+
+        A restarted libvirtd leaves our connection dead, and we only learn it from the
+        next call failing; every driver action starts with a call made through here.
+        """
+        conn = self.connect()
+        try:
+            return op(conn)
+        except libvirt.libvirtError:
+            if conn.isAlive():
+                raise
+            return op(self.connect())
+
     def lookup(self, uuid: str) -> libvirt.virDomain | None:
         try:
-            return self.connect().lookupByUUIDString(uuid)
+            return self.with_connection(lambda conn: conn.lookupByUUIDString(uuid))
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 return None
             raise
 
+    def define(self, xml: str) -> libvirt.virDomain:
+        return self.with_connection(lambda conn: conn.defineXML(xml))
+
     def owned_domains(self, host: str) -> list[tuple[str, libvirt.virDomain]]:
         """(uuid, domain) of every domain whose novalite metadata names `host`."""
         owned = []
-        for dom in self.connect().listAllDomains(0):
+        for dom in self.with_connection(lambda conn: conn.listAllDomains(0)):
             try:
                 meta = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, NAMESPACE)
             except libvirt.libvirtError:
