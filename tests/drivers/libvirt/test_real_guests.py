@@ -16,11 +16,11 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.drivers.libvirt.conftest import REAL_URI, require_libvirt_python
+from tests.drivers.libvirt.conftest import GUEST_IMAGE, REAL_URI, require_libvirt_python
 
 libvirt = require_libvirt_python()
 
-from novalite.drivers.base import FlavorSpec, InstanceSpec  # noqa: E402
+from novalite.drivers.base import FlavorSpec, ImageSpec, InstanceSpec  # noqa: E402
 from novalite.drivers.libvirt import LibvirtDriver  # noqa: E402
 from novalite.drivers.libvirt.config_xml import domain_name  # noqa: E402
 from novalite.states import PowerState  # noqa: E402
@@ -182,3 +182,17 @@ async def test_host_resources_of_this_machine(real_driver: LibvirtDriver) -> Non
     # Every x86-64 CPU has SSE2; the trait proves the feature mapping ran on real data.
     assert "HW_CPU_X86_SSE2" in resources.traits
     assert resources.cpu_info["arch"] == "x86_64"
+
+
+async def test_a_guest_deaf_to_acpi_is_rebooted_and_stopped_the_hard_way(
+        real_driver: LibvirtDriver, new_instance: Callable[..., InstanceSpec]) -> None:
+    # acpi=off: the power button reaches nobody, so every clean shutdown times out.
+    deaf = ImageSpec(id=GUEST_IMAGE,
+                     properties={"os_command_line": "console=ttyS0 quiet panic=-1 acpi=off"})
+    inst = await boot(real_driver, new_instance, image=deaf)
+    real_driver.shutdown_timeout = 2.0
+    await real_driver.reboot(inst, hard=False)
+    await wait_for_console(real_driver, inst, UP, 2)
+    await real_driver.power_off(inst, timeout=2.0)
+    assert await real_driver.get_power_state(inst) == PowerState.SHUTDOWN
+    assert CLEAN_OFF not in await real_driver.get_console_output(inst)
