@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 import httpx  # noqa: E402
-from sqlalchemy import func, insert, select, update  # noqa: E402
+from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
 from novalite.auth import NoAuthAuthenticator  # noqa: E402
 from novalite.db.engine import make_engine, session_factory  # noqa: E402
@@ -139,6 +139,10 @@ async def run(args: argparse.Namespace) -> None:
         await prepare_placement_database(engine)
         sm = session_factory(engine)
         await populate(sm, args.providers, args.allocations)
+        async with engine.connect() as conn:
+            # what autovacuum does shortly after a bulk load; plans differ wildly without it
+            await conn.execute(text("ANALYZE"))
+            await conn.commit()
         app = build_placement_app(sm, NoAuthAuthenticator())
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://p",
                                      headers=HEADERS) as client:

@@ -154,3 +154,20 @@ class PlacementClient(abc.ABC):
         if "mappings" in allocation_request:
             body["mappings"] = allocation_request["mappings"]
         await self.put_allocations(ctx, consumer_uuid, body)
+
+    async def move_allocations(self, ctx: RequestContext, source: str, target: str, project_id: str,
+                               user_id: str, target_type: str) -> None:
+        """Hand `source`'s allocation to `target` in one atomic POST /allocations (used by moves:
+        the migration consumer holds the source host while the instance claims the destination)."""
+        held = await self.get_allocations(ctx, source)
+        if not held.get("allocations"):
+            return
+        current = await self.get_allocations(ctx, target)
+        source_type = "INSTANCE" if target_type == "MIGRATION" else "MIGRATION"
+        await self.post_allocations(ctx, {
+            target: {"allocations": {rp: {"resources": a["resources"]} for rp, a in held["allocations"].items()},
+                     "project_id": project_id, "user_id": user_id,
+                     "consumer_generation": current.get("consumer_generation"), "consumer_type": target_type},
+            source: {"allocations": {}, "project_id": project_id, "user_id": user_id,
+                     "consumer_generation": held.get("consumer_generation"), "consumer_type": source_type},
+        })

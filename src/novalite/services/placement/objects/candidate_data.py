@@ -156,20 +156,30 @@ class TreeFilter:
         return out
 
 
-def roots_query(needs: list[Need], allowed_roots: set[int] | None, tree_filter: TreeFilter):  # type: ignore[no-untyped-def]
+async def has_nested_providers(session: AsyncSession) -> bool:
+    row = (await session.execute(select(RP.c.id).where(RP.c.parent_provider_id.is_not(None)).limit(1))).first()
+    return row is not None
+
+
+def roots_query(needs: list[Need], allowed_roots: set[int] | None, tree_filter: TreeFilter,  # type: ignore[no-untyped-def]
+                nested: bool = True):
     """Roots whose tree (or a sharing provider) can serve every need, ordered by id."""
     if not any(n.shared_roots for n in needs):
-        # one pass over the inventories: a root qualifies when it can serve every class
-        stmt = (select(RP.c.root_provider_id.label("root_id"))
-                .select_from(INV).join(RP, RP.c.id == INV.c.resource_provider_id)
-                .where(or_(*(_fits(n.rc_id, n.amount) for n in needs)))
-                .group_by(RP.c.root_provider_id)
+        # One pass over the inventories: a root qualifies when it can serve every class.
+        # Without nested providers every provider is its own root, so no join is needed
+        # and, ordered by the (provider, class) index, a LIMIT stops the scan early.
+        root = RP.c.root_provider_id if nested else INV.c.resource_provider_id
+        stmt = select(root.label("root_id")).select_from(INV)
+        if nested:
+            stmt = stmt.join(RP, RP.c.id == INV.c.resource_provider_id)
+        stmt = (stmt.where(or_(*(_fits(n.rc_id, n.amount) for n in needs)))
+                .group_by(root)
                 .having(func.count(func.distinct(INV.c.resource_class_id)) == len({n.rc_id for n in needs})))
         if allowed_roots is not None:
-            stmt = stmt.where(RP.c.root_provider_id.in_(allowed_roots))
-        for condition in tree_filter.conditions(RP.c.root_provider_id):
+            stmt = stmt.where(root.in_(allowed_roots))
+        for condition in tree_filter.conditions(root):
             stmt = stmt.where(condition)
-        return stmt.order_by(RP.c.root_provider_id)
+        return stmt.order_by(root)
     # some classes can also come from sharing providers: test each need per root
     stmt = select(RP.c.id).where(RP.c.id == RP.c.root_provider_id)
     for n in needs:

@@ -269,7 +269,8 @@ async def find(session: AsyncSession, request: CandidateRequest) -> CandidateRes
                 need.shared_roots |= anchors[s]
     if not needs:
         return empty
-    roots_query = cd.roots_query(list(needs.values()), allowed, _tree_filter(request, bool(sharing)))
+    roots_query = cd.roots_query(list(needs.values()), allowed, _tree_filter(request, bool(sharing)),
+                                 nested=await cd.has_nested_providers(session))
     with_aggregates = bool(sharing) or any(g.aggregates for g in request.groups)
 
     data = cd.TreeData()
