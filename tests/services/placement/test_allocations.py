@@ -148,3 +148,13 @@ async def test_usages_by_project_and_consumer_type(client):
     assert (await client.get("/usages", headers=LATEST)).status_code == 400
     assert (await client.get("/usages?project_id=p1&consumer_type=X", headers=v("1.37"))).status_code == 400
     assert (await client.get("/usages?project_id=p1", headers=v("1.8"))).status_code == 404
+
+
+async def test_new_consumer_claim_conflicts_with_an_existing_consumer(client):
+    rp = await make_rp(client, "cn", inventory={"VCPU": 4})
+    consumer = new_uuid()
+    assert (await put_allocs(client, consumer, {rp: {"VCPU": 1}})).status_code == 204
+    for allocations in ({rp: {"VCPU": 2}}, {}):
+        r = await put_allocs(client, consumer, allocations, generation=None)
+        assert r.status_code == 409 and error(r)["code"] == "placement.concurrent_update"
+    assert (await client.get(f"/allocations/{consumer}", headers=LATEST)).json()["allocations"][rp]["resources"] == {"VCPU": 1}

@@ -202,7 +202,8 @@ async def _write_consumer(
             uuid=write.consumer_uuid, project_id=project_id, user_id=user_id, consumer_type_id=type_id,
             generation=0, created_at=now, updated_at=now))
         if created.rowcount != 1:
-            raise ConcurrentUpdate(f"consumer {write.consumer_uuid} was created by another request")
+            raise ConcurrentUpdate(f"consumer generation conflict - expected null but consumer "
+                                   f"{write.consumer_uuid} already exists")
         return
     if not write.allocations:
         await session.execute(delete(CONSUMER).where(CONSUMER.c.id == row[0], CONSUMER.c.generation == row[1]))
@@ -233,8 +234,10 @@ async def replace(session: AsyncSession, writes: list[ConsumerWrite]) -> None:
     users = await ensure_named_ids(session, USER, "external_id", {w.user_id for w in writes}, caches["users"])
     types = await ensure_named_ids(session, CTYPE, "name", {w.consumer_type for w in writes if w.consumer_type},
                                    caches["consumer_types"])
-    existing = {u: (i, g) for u, i, g in await session.execute(
-        _CONSUMERS, {"uuids": [w.consumer_uuid for w in writes]})}
+    # A claim for a new consumer (generation null) needs no lookup: its insert fails if
+    # the consumer exists after all, and that is the same conflict.
+    lookup = [w.consumer_uuid for w in writes if w.consumer_generation is not None or not w.allocations]
+    existing = {u: (i, g) for u, i, g in await session.execute(_CONSUMERS, {"uuids": lookup})} if lookup else {}
     for w in writes:
         _check_consumer_generation(w, existing[w.consumer_uuid][1] if w.consumer_uuid in existing else None)
     # allocations always belong to a consumer row, so new consumers have nothing to release
