@@ -68,6 +68,7 @@ class ComputeOptions(Section):
     reserved_host_cpus: int = Field(0, ge=0)
     reserved_host_disk_mb: int = Field(0, ge=0)
     cpu_allocation_ratio: float = Field(4.0, gt=0)
+    allow_resize_to_same_host: bool = Field(False, description="A resize may pick the host the server is on.")
     ram_allocation_ratio: float = Field(1.0, gt=0)
     disk_allocation_ratio: float = Field(1.0, gt=0)
 

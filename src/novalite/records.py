@@ -56,6 +56,7 @@ class RequestSpecRecord(BaseModel):
     scheduler_hints: dict[str, Any] = Field(default_factory=dict)
     instance_group: dict[str, Any] | None = None
     ignore_hosts: list[str] = Field(default_factory=list)
+    force_hosts: list[str] = Field(default_factory=list)
     retry: RetryInfo = Field(default_factory=RetryInfo)
 
 

@@ -15,6 +15,10 @@ from novalite.services.api.routes import (
     flavors,
     hypervisors,
     instance_actions,
+    keypairs,
+    migrations,
+    server_actions,
+    server_metadata,
     servers,
     services,
     versions,
@@ -47,6 +51,10 @@ def build_compute_app(runtime: Runtime) -> FastAPI:
 
     app.include_router(versions.router)
     app.include_router(servers.router)
+    app.include_router(server_actions.router)
+    app.include_router(server_metadata.router)
+    app.include_router(keypairs.router)
+    app.include_router(migrations.router)
     app.include_router(flavors.router)
     app.include_router(instance_actions.router)
     app.include_router(hypervisors.router)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from novalite.auth import Unauthorized
-from novalite.exceptions import MessageDeliveryFailure, MessagingTimeout, NotFound
+from novalite.exceptions import Conflict, MessageDeliveryFailure, MessagingTimeout, NotFound
 from novalite.states import InvalidState
 
 _FAULT_NAMES = {
@@ -104,6 +104,10 @@ def install_handlers(app: Any) -> None:
     @app.exception_handler(MessagingTimeout)
     async def _timeout(_: Request, exc: MessagingTimeout) -> JSONResponse:
         return fault_response(503, f"A service this request needs did not answer: {exc}")
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return fault_response(409, str(exc))
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:

@@ -16,6 +16,7 @@ from novalite.db.api_models import BuildRequest, Flavor, InstanceMapping, Reques
 from novalite.db.types import utcnow
 from novalite.records import FlavorRecord, ImageRecord, RequestSpecRecord
 from novalite.runtime import Runtime
+from novalite.services.api import keypair_ops
 from novalite.services.api.errors import ComputeFault, bad_request
 from novalite.services.api.errors import describe_validation
 from novalite.services.api.microversion import APIVersion
@@ -89,8 +90,9 @@ async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, 
                           "use \"auto\", \"none\" or a list of networks")
     if not server.imageRef:
         raise bad_request("Missing imageRef attribute: novalite boots servers from images only.")
+    key_data = None
     if server.key_name is not None:
-        raise bad_request(f"Invalid key_name provided: key pair '{server.key_name}' does not exist.")
+        key_data = (await keypair_ops.find_for_boot(runtime, ctx.user_id or "", server.key_name)).public_key
     zone = server.availability_zone
     default_zone = runtime.settings.api.default_availability_zone
     if zone is not None and zone.split(":", 1)[0] != default_zone:
@@ -123,6 +125,7 @@ async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, 
                 "image_ref": server.imageRef, "flavor": flavor.model_dump(mode="json"),
                 "vm_state": VmState.BUILDING, "task_state": TaskState.SCHEDULING, "power_state": 0,
                 "availability_zone": zone, "user_data": server.user_data,
+                "key_name": server.key_name, "key_data": key_data,
                 "config_drive": "True" if server.config_drive else "",
                 "access_ip_v4": server.accessIPv4, "access_ip_v6": server.accessIPv6,
                 "metadata": server.metadata,

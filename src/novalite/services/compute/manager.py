@@ -12,7 +12,7 @@ from novalite.context import RequestContext
 from novalite.drivers.base import ComputeDriver
 from novalite.records import InstanceRecord
 from novalite.runtime import Runtime
-from novalite.services.compute import build, power_sync, startup
+from novalite.services.compute import actions, build, power_sync, resize, startup
 from novalite.services.compute.instance_locks import InstanceLocks
 from novalite.services.compute.resource_tracker import ResourceTracker
 from novalite.services.compute.rpcapi import topic_for
@@ -115,6 +115,55 @@ class ComputeManager:
         record = InstanceRecord.model_validate(instance)
         async with self.locks.hold(record.uuid):
             await build.terminate(self, ctx, record)
+
+    async def _locked(self, instance: dict[str, Any], work: Callable[[InstanceRecord], Awaitable[Any]]) -> Any:
+        record = InstanceRecord.model_validate(instance)
+        async with self.locks.hold(record.uuid):
+            return await work(record)
+
+    async def reboot_instance(self, ctx: RequestContext, instance: dict[str, Any], reboot_type: str) -> None:
+        await self._locked(instance, lambda r: actions.reboot(self, ctx, r, hard=reboot_type == "HARD"))
+
+    async def stop_instance(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: actions.power_action(self, ctx, r, "stop_instance"))
+
+    async def start_instance(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: actions.power_action(self, ctx, r, "start_instance"))
+
+    async def pause_instance(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: actions.power_action(self, ctx, r, "pause_instance"))
+
+    async def unpause_instance(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: actions.power_action(self, ctx, r, "unpause_instance"))
+
+    async def suspend_instance(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: actions.power_action(self, ctx, r, "suspend_instance"))
+
+    async def resume_instance(self, ctx: RequestContext, instance: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: actions.power_action(self, ctx, r, "resume_instance"))
+
+    async def rebuild_instance(self, ctx: RequestContext, instance: dict[str, Any], image: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: actions.rebuild(self, ctx, r, image))
+
+    async def get_console_output(self, ctx: RequestContext, instance: dict[str, Any], length: int | None) -> str:
+        return await actions.console_output(self, InstanceRecord.model_validate(instance), length)
+
+    async def resize_instance(self, ctx: RequestContext, instance: dict[str, Any], migration: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: resize.resize_instance(self, ctx, r, migration))
+
+    async def finish_resize(self, ctx: RequestContext, instance: dict[str, Any], migration: dict[str, Any],
+                            disk_info: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: resize.finish_resize(self, ctx, r, migration, disk_info))
+
+    async def confirm_resize(self, ctx: RequestContext, instance: dict[str, Any], migration: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: resize.confirm_resize(self, ctx, r, migration))
+
+    async def revert_resize(self, ctx: RequestContext, instance: dict[str, Any], migration: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: resize.revert_resize(self, ctx, r, migration))
+
+    async def finish_revert_resize(self, ctx: RequestContext, instance: dict[str, Any],
+                                   migration: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: resize.finish_revert_resize(self, ctx, r, migration))
 
     async def sync_power_states(self, ctx: RequestContext) -> int:
         """Run the power-state sync now (tests and operators)."""

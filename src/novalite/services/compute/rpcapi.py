@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from novalite.bus.base import Bus
 from novalite.context import RequestContext
 from novalite.records import InstanceRecord, RequestSpecRecord, Selection
@@ -28,3 +30,16 @@ class ComputeAPI:
     async def terminate_instance(self, ctx: RequestContext, host: str, instance: InstanceRecord) -> None:
         await self.bus.cast(topic_for(host), "terminate_instance", ctx,
                             instance=instance.model_dump(mode="json"))
+
+
+class ComputeActionsAPI(ComputeAPI):
+    """Server actions: casts to the host that runs the instance, and the console call."""
+
+    async def cast_action(self, ctx: RequestContext, host: str, method: str, instance: InstanceRecord,
+                          **args: Any) -> None:
+        await self.bus.cast(topic_for(host), method, ctx, instance=instance.model_dump(mode="json"), **args)
+
+    async def get_console_output(self, ctx: RequestContext, host: str, instance: InstanceRecord,
+                                 length: int | None) -> str:
+        return await self.bus.call(topic_for(host), "get_console_output", ctx,
+                                   instance=instance.model_dump(mode="json"), length=length)

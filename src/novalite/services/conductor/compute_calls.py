@@ -151,6 +151,12 @@ class ComputeCalls:
             await instances.update(session, uuid, {"vm_state": VmState.ERROR, "task_state": None})
             await actions.add_fault(session, uuid, 500, message, details, host)
 
+    async def instance_add_fault(self, ctx: RequestContext, uuid: str, message: str, details: str | None,
+                                 host: str | None) -> None:
+        cell_uuid = await self.instance_cells.lookup(uuid)
+        async with self._cells.session(cell_uuid) as session, session.begin():
+            await actions.add_fault(session, uuid, 500, message, details, host)
+
     async def instance_destroy(self, ctx: RequestContext, uuid: str) -> None:
         cell_uuid = await self.instance_cells.lookup(uuid)
         async with self._cells.session(cell_uuid) as session, session.begin():

@@ -57,5 +57,20 @@ class ConductorAPI:
         await self.bus.call(TOPIC, "instance_set_error", ctx, uuid=uuid, message=message,
                             details=details, host=host)
 
+    async def add_fault(self, ctx: RequestContext, uuid: str, message: str, details: str | None,
+                        host: str | None) -> None:
+        await self.bus.call(TOPIC, "instance_add_fault", ctx, uuid=uuid, message=message, details=details,
+                            host=host)
+
+    async def migration_update(self, ctx: RequestContext, instance_uuid: str, migration_uuid: str,
+                               values: dict[str, Any]) -> None:
+        await self.bus.call(TOPIC, "migration_update", ctx, instance_uuid=instance_uuid,
+                            migration_uuid=migration_uuid, values=values)
+
+    async def migrate_server(self, ctx: RequestContext, instance_uuid: str, migration_uuid: str,
+                             target_host: str | None) -> None:
+        await self.bus.cast(TOPIC, "migrate_server", ctx, instance_uuid=instance_uuid,
+                            migration_uuid=migration_uuid, target_host=target_host)
+
     async def instance_destroy(self, ctx: RequestContext, uuid: str) -> None:
         await self.bus.call(TOPIC, "instance_destroy", ctx, uuid=uuid)
