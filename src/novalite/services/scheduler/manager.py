@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from typing import Any
 
 from novalite.context import RequestContext
@@ -10,15 +11,12 @@ from novalite.exceptions import NoValidHost
 from novalite.records import RequestSpecRecord, Selection
 from novalite.runtime import Runtime
 from novalite.services.placement.client import PlacementError
-from novalite.services.scheduler import placement_query
-from novalite.services.scheduler.filters import FilterContext, load_filters
-from novalite.services.scheduler.host_manager import host_states_for
+from novalite.services.scheduler import dry_run, groups
+from novalite.services.scheduler.context import SchedulingContext
 from novalite.services.scheduler.host_state import HostState
-from novalite.services.scheduler.weighers import load_weighers, weigh_hosts
+from novalite.services.scheduler.pipeline import NO_VALID_HOST, Pipeline, filters_emptied
 
 LOG = logging.getLogger(__name__)
-
-NO_VALID_HOST = "No valid host was found."
 
 
 class SchedulerManager:
@@ -26,66 +24,113 @@ class SchedulerManager:
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
-        options = runtime.settings.scheduler
-        self.filters = load_filters(options.enabled_filters)
-        self.weighers = load_weighers(options.weight_classes)
+        self.pipeline = Pipeline(runtime)
+        self.group_locks = groups.GroupLocks()
 
     async def select_destinations(self, ctx: RequestContext, spec: dict[str, Any],
                                   instance_uuids: list[str]) -> list[list[dict[str, Any]]]:
         request = RequestSpecRecord.model_validate(spec)
-        placement = self.runtime.require_placement()
-        options = self.runtime.settings.scheduler
-        query = placement_query.query_for(request, options.max_placement_results)
-        candidates = await placement.get_allocation_candidates(ctx, query)
-        hosts = await host_states_for(self.runtime.require_cells(), candidates)
-        steps = [f"placement: {len(hosts)} hosts with {placement_query.describe(query)}"]
-        if not hosts:
-            raise NoValidHost(f"{NO_VALID_HOST} {steps[0]}.")
-        hosts = [h for h in hosts if h.host not in request.retry.hosts and h.host not in request.ignore_hosts]
-        if request.retry.hosts:
-            steps.append(f"excluding hosts already tried ({', '.join(request.retry.hosts)}): {len(hosts)}")
-        claimed: list[str] = []
-        results: list[list[dict[str, Any]]] = []
-        try:
-            for uuid in instance_uuids:
-                alternates = await self._place_one(ctx, uuid, request, hosts, list(steps))
-                claimed.append(uuid)
-                results.append([s.model_dump(mode="json") for s in alternates])
-        except NoValidHost:
-            for uuid in claimed:  # all or nothing for a multi-create, as in Nova
-                await placement.delete_allocations(ctx, uuid)
-            raise
+        found = await self.pipeline.candidates(ctx, request)
+        if not found.hosts:
+            raise NoValidHost(f"{NO_VALID_HOST} {found.step}; {found.empty_reason or 'no compute node matched'}.")
+        steps = [found.step]
+        excluded = set(request.retry.hosts) | set(request.ignore_hosts)
+        hosts = [h for h in found.hosts if h.host not in excluded]
+        if excluded:
+            steps.append(f"excluding hosts already tried or ignored ({', '.join(sorted(excluded))}): {len(hosts)}")
+        group_uuid = groups.group_uuid_of(request)
+        async with self.group_locks.hold(group_uuid):
+            sctx = await self._context(ctx, request, instance_uuids, group_uuid)
+            placement = self.runtime.require_placement()
+            claimed: list[str] = []
+            results: list[list[dict[str, Any]]] = []
+            try:
+                for uuid in instance_uuids:
+                    chosen = await self._place_one(ctx, uuid, sctx, hosts, list(steps), group_uuid)
+                    claimed.append(uuid)
+                    results.append([s.model_dump(mode="json") for s in chosen])
+            except NoValidHost:
+                for uuid in claimed:  # all or nothing for a multi-create, as in Nova
+                    await placement.delete_allocations(ctx, uuid)
+                raise
         return results
 
-    async def _place_one(self, ctx: RequestContext, uuid: str, request: RequestSpecRecord,
-                         hosts: list[HostState], steps: list[str]) -> list[Selection]:
-        fctx = FilterContext(spec=request, service_down_time=self.runtime.settings.service.service_down_time)
-        remaining = hosts
-        for host_filter in self.filters:
-            remaining = [h for h in remaining if host_filter.host_passes(h, fctx)]
-            steps.append(f"{host_filter.name}: {len(remaining)}")
-        if not remaining:
-            raise NoValidHost(f"{NO_VALID_HOST} {'; '.join(steps)}.")
-        weighed = [h for h, _ in weigh_hosts(remaining, self.weighers)]
-        placement = self.runtime.require_placement()
+    async def _context(self, ctx: RequestContext, request: RequestSpecRecord, instance_uuids: list[str],
+                       group_uuid: str | None) -> SchedulingContext:
+        sctx = self.pipeline.context(request)
+        placement, nodes = self.runtime.require_placement(), self.pipeline.cache.nodes
+        if group_uuid:
+            loaded = await groups.load_group(ctx, self.runtime.require_api_db(), placement, group_uuid,
+                                             set(instance_uuids), nodes)
+            sctx.group = loaded[0] if loaded else None
+        hints = request.scheduler_hints
+        if "same_host" in hints:
+            sctx.same_host_nodes = set(await groups.nodes_of(ctx, placement, groups.hint_list(hints["same_host"]),
+                                                             nodes))
+        if "different_host" in hints:
+            sctx.different_host_nodes = set(await groups.nodes_of(
+                ctx, placement, groups.hint_list(hints["different_host"]), nodes))
+        return sctx
+
+    async def _place_one(self, ctx: RequestContext, uuid: str, sctx: SchedulingContext,
+                         hosts: list[HostState], steps: list[str], group_uuid: str | None) -> list[Selection]:
+        run = self.pipeline.run_filters(hosts, sctx)
+        if not run.passed:
+            raise NoValidHost(f"{NO_VALID_HOST} {'; '.join(steps)}; {filters_emptied(run, hosts)}.")
+        weighed = [w.host for w in self.pipeline.weigh(run.passed, sctx)]
+        subset = min(self.runtime.settings.scheduler.host_subset_size, len(weighed))
+        if subset > 1:  # spread racing schedulers over the best few hosts, as Nova does
+            weighed.insert(0, weighed.pop(random.randrange(subset)))
         failures = []
         for index, host in enumerate(weighed):
-            request_body = host.allocation_requests[0]
-            try:
-                await placement.claim_resources(ctx, uuid, request_body, request.project_id, request.user_id)
-            except PlacementError as exc:
-                failures.append(f"{host.host}: {exc.detail}")
+            failure = await self._claim(ctx, uuid, sctx, host, group_uuid)
+            if failure:
+                failures.append(f"{host.host}: {failure}")
                 continue
-            host.consume(request.flavor)
+            host.consume(sctx.spec.flavor, sctx.spec.image.id)
+            if sctx.group is not None:
+                sctx.group.add_member_on(host.uuid)
             max_attempts = self.runtime.settings.scheduler.max_attempts
             alternates = [h for h in weighed[index + 1:] if h.cell_uuid == host.cell_uuid][: max_attempts - 1]
-            return [self._selection(host, request_body)] + [
+            return [self._selection(host, host.allocation_requests[0])] + [
                 self._selection(alt, alt.allocation_requests[0]) for alt in alternates
             ]
-        steps.append(f"claims failed on every host ({'; '.join(failures)})")
+        steps += run.steps
+        steps.append(f"claims failed on every remaining host ({'; '.join(failures)})")
         raise NoValidHost(f"{NO_VALID_HOST} {'; '.join(steps)}.")
+
+    async def _claim(self, ctx: RequestContext, uuid: str, sctx: SchedulingContext, host: HostState,
+                     group_uuid: str | None) -> str | None:
+        """Claim `host` for `uuid`; None on success, else why not (the claim is then released)."""
+        placement = self.runtime.require_placement()
+        request = sctx.spec
+        try:
+            await placement.claim_resources(ctx, uuid, host.allocation_requests[0], request.project_id,
+                                            request.user_id)
+        except PlacementError as exc:
+            return exc.detail
+        group = sctx.group
+        if group is not None and group_uuid and group.policy in ("affinity", "anti-affinity"):
+            # Late check: another scheduler process may have placed a member meanwhile.
+            loaded = await groups.load_group(ctx, self.runtime.require_api_db(), placement, group_uuid, {uuid},
+                                             self.pipeline.cache.nodes)
+            conflict = groups.group_conflict(group, host.uuid, loaded[0].members_on) if loaded else None
+            if conflict:
+                await placement.delete_allocations(ctx, uuid)
+                if loaded:
+                    group.members_on = loaded[0].members_on
+                return conflict
+        return None
 
     @staticmethod
     def _selection(host: HostState, allocation_request: dict[str, Any]) -> Selection:
         return Selection(service_host=host.host, nodename=host.nodename, compute_node_uuid=host.uuid,
                          cell_uuid=host.cell_uuid, allocation_request=allocation_request)
+
+    async def dry_run(self, ctx: RequestContext, spec: dict[str, Any]) -> dict[str, Any]:
+        """Per host: the step that rejected it and why, or its weight by weigher. Claims nothing."""
+        return await dry_run.explain(self.pipeline, ctx, RequestSpecRecord.model_validate(spec), self._context)
+
+    async def record_build_failure(self, ctx: RequestContext, host: str) -> None:
+        """A build failed on `host` (from the conductor's reschedule): BuildFailureWeigher reads it."""
+        self.pipeline.failed_builds[host] += 1

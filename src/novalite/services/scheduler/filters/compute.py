@@ -1,9 +1,10 @@
-"""ComputeFilter: the compute service must be enabled and up."""
+"""ComputeFilter (the compute service must be enabled and up) and AllHostsFilter (a no-op)."""
 
 from __future__ import annotations
 
 from novalite.db.types import utcnow
-from novalite.services.scheduler.filters.base import BaseHostFilter, FilterContext, register
+from novalite.services.scheduler.context import SchedulingContext
+from novalite.services.scheduler.filters.base import BaseHostFilter, register
 from novalite.services.scheduler.host_state import HostState
 
 
@@ -17,10 +18,19 @@ def service_is_up(host: HostState, service_down_time: float) -> bool:
 class ComputeFilter(BaseHostFilter):
     name = "ComputeFilter"
 
-    def host_passes(self, host: HostState, ctx: FilterContext) -> bool:
-        return not host.service_disabled and service_is_up(host, ctx.service_down_time)
-
-    def reason(self, host: HostState, ctx: FilterContext) -> str:
+    def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         if host.service_disabled:
             return f"compute service disabled ({host.disabled_reason or 'no reason given'})"
-        return f"compute service is down (last heartbeat {host.last_seen_up})"
+        if host.forced_down:
+            return "compute service is forced down"
+        if not service_is_up(host, ctx.service_down_time):
+            return f"compute service is down (last heartbeat {host.last_seen_up})"
+        return None
+
+
+@register
+class AllHostsFilter(BaseHostFilter):
+    name = "AllHostsFilter"
+
+    def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
+        return None

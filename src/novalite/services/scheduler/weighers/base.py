@@ -1,63 +1,77 @@
-"""Weighers: each scores hosts, scores are normalised to 0..1, multiplied and summed."""
+"""The weigher contract, Nova's min-max normalisation and per-aggregate multipliers."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from novalite.services.scheduler.context import SchedulingContext
 from novalite.services.scheduler.host_state import HostState
 
 
 class BaseWeigher:
-    name = "BaseWeigher"
-    multiplier = 1.0
+    """`weight` is the raw value; normalised to 0..1 over the hosts, then times the multiplier.
 
-    def weight(self, host: HostState) -> float:
+    `option` names the scheduler option holding the multiplier; a host aggregate's metadata
+    key of the same name overrides it for that aggregate's hosts (the smallest value wins
+    when several aggregates set it, as in Nova).
+    """
+
+    name = "BaseWeigher"
+    option: str | None = None
+    needs: frozenset[str] = frozenset()
+
+    def weight(self, host: HostState, ctx: SchedulingContext) -> float:
         raise NotImplementedError
 
+    def default_multiplier(self, ctx: SchedulingContext) -> float:
+        return float(getattr(ctx.options, self.option)) if self.option else 1.0
 
-class RAMWeigher(BaseWeigher):
-    name = "RAMWeigher"
+    def multiplier(self, host: HostState, ctx: SchedulingContext) -> float:
+        if self.option:
+            values = []
+            for text in host.aggregate_metadata(self.option):
+                try:
+                    values.append(float(text))
+                except ValueError:
+                    continue  # bad aggregate metadata falls back to the configured multiplier
+            if values:
+                return min(values)
+        return self.default_multiplier(ctx)
 
-    def weight(self, host: HostState) -> float:
-        return float(host.free_ram_mb)
-
-
-class CPUWeigher(BaseWeigher):
-    name = "CPUWeigher"
-
-    def weight(self, host: HostState) -> float:
-        return float(host.free_vcpus)
-
-
-class DiskWeigher(BaseWeigher):
-    name = "DiskWeigher"
-
-    def weight(self, host: HostState) -> float:
-        return float(host.free_disk_gb)
-
-
-_REGISTRY = {cls.name: cls for cls in (RAMWeigher, CPUWeigher, DiskWeigher)}
+    def matters(self, hosts: list[HostState], ctx: SchedulingContext) -> bool:
+        """False when every host's multiplier is 0: skip the work (and the statistics it needs)."""
+        if self.default_multiplier(ctx) != 0.0:
+            return True
+        return bool(self.option) and any(h.aggregate_metadata(self.option) for h in hosts)
 
 
-def load_weighers(names: list[str]) -> list[BaseWeigher]:
-    weighers = []
-    for name in names:
-        cls = _REGISTRY.get(name)
-        if cls is None:
-            raise ValueError(f"unknown scheduler weigher '{name}'; known: {', '.join(sorted(_REGISTRY))}")
-        weighers.append(cls())
-    return weighers
+@dataclass
+class WeighedHost:
+    host: HostState
+    weight: float = 0.0
+    breakdown: dict[str, float] = field(default_factory=dict)
 
 
-def _normalise(values: list[float]) -> list[float]:
+def normalise(values: list[float]) -> list[float]:
     low, high = min(values), max(values)
     if high == low:
         return [0.0 for _ in values]
     return [(v - low) / (high - low) for v in values]
 
 
-def weigh_hosts(hosts: list[HostState], weighers: list[BaseWeigher]) -> list[tuple[HostState, float]]:
-    """Hosts with their total weight, heaviest first (ties keep placement's order)."""
-    totals = [0.0] * len(hosts)
+def weigh_hosts(hosts: list[HostState], weighers: list[BaseWeigher],
+                ctx: SchedulingContext) -> list[WeighedHost]:
+    """Hosts with their total weight and its parts, heaviest first (ties keep placement's order)."""
+    weighed = [WeighedHost(h) for h in hosts]
+    if not hosts:
+        return weighed
     for weigher in weighers:
-        for i, norm in enumerate(_normalise([weigher.weight(h) for h in hosts])):
-            totals[i] += weigher.multiplier * norm
-    return sorted(zip(hosts, totals), key=lambda pair: -pair[1])
+        if not weigher.matters(hosts, ctx):
+            continue
+        norms = normalise([weigher.weight(h, ctx) for h in hosts])
+        for item, norm in zip(weighed, norms):
+            part = weigher.multiplier(item.host, ctx) * norm
+            item.breakdown[weigher.name] = part
+            item.weight += part
+    weighed.sort(key=lambda item: -item.weight)
+    return weighed
