@@ -18,6 +18,10 @@ def make_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
         "service": {"data_dir": data_dir},
         "compute": {"fake_host_count": 3, "heartbeat_interval": 1.0, "resource_report_interval": 5.0},
         "bus": {"call_timeout": 30.0},
+        # The suite speaks noauth2 tokens and boots made-up image names; identity and image
+        # tests turn these on for themselves.
+        "api": {"auth_strategy": "noauth2"},
+        "image": {"enabled": False},
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)

@@ -23,6 +23,7 @@ from novalite.db.migrate import upgrade
 from novalite.drivers import load_driver
 from novalite.flavors_seed import seed_flavors
 from novalite.runtime import Runtime
+from novalite.services.identity.authenticator import authenticator_for
 
 LOG = logging.getLogger(__name__)
 
@@ -64,9 +65,13 @@ class Cloud:
         settings = self.settings
         bus = create_bus(settings.bus.transport_url, settings.bus.call_timeout, settings.bus.executor_size)
         runtime = self.runtime = Runtime(settings=settings, bus=bus, authenticator=NoAuthAuthenticator())
-        needs_api_db = bool(self.roles & {"api", "scheduler", "conductor"})
+        # Our own identity keeps its users and tokens in the API database: placement needs it too.
+        needs_api_db = bool(self.roles & {"api", "scheduler", "conductor"}) or (
+            "placement" in self.roles and settings.api.auth_strategy == "identity")
         if needs_api_db:
             await self._open_api_db(runtime)
+        if self.roles & {"api", "placement"}:  # only the HTTP APIs authenticate anyone
+            runtime.authenticator = authenticator_for(settings, runtime.api_sessions)
         if "placement" in self.roles or not settings.placement.url:
             await self._open_placement_db(runtime)
         runtime.placement = self._placement_client(runtime)
@@ -146,6 +151,9 @@ class Cloud:
         if runtime is None:
             return
         await runtime.bus.close()
+        close_authenticator = getattr(runtime.authenticator, "close", None)
+        if close_authenticator is not None:
+            await close_authenticator()
         if runtime.placement is not None:
             await runtime.placement.close()
         if runtime.cells is not None:

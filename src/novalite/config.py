@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -52,7 +52,11 @@ class BusOptions(Section):
 
 
 class ApiOptions(Section):
-    auth_strategy: Literal["noauth2", "keystone"] = "noauth2"
+    auth_strategy: Literal["identity", "noauth2", "keystone"] = Field(
+        "identity",
+        description="identity: this cloud's own Identity v3 (/identity); keystone: an external one at "
+                    "[keystone] url; noauth2: X-Auth-Token 'user:project', for development only.",
+    )
     max_limit: int = Field(1000, ge=1, description="Largest page a list call returns.")
     default_availability_zone: str = "nova"
 
@@ -64,11 +68,11 @@ class ComputeOptions(Section):
     heartbeat_interval: float = Field(10.0, gt=0)
     resource_report_interval: float = Field(60.0, gt=0)
     sync_power_state_interval: float = Field(600.0, gt=0, description="Seconds between power-state syncs.")
+    allow_resize_to_same_host: bool = Field(False, description="A resize may pick the host the server is on.")
     reserved_host_memory_mb: int = Field(512, ge=0)
     reserved_host_cpus: int = Field(0, ge=0)
     reserved_host_disk_mb: int = Field(0, ge=0)
     cpu_allocation_ratio: float = Field(4.0, gt=0)
-    allow_resize_to_same_host: bool = Field(False, description="A resize may pick the host the server is on.")
     ram_allocation_ratio: float = Field(1.0, gt=0)
     disk_allocation_ratio: float = Field(1.0, gt=0)
 
@@ -149,10 +153,32 @@ class SchedulerOptions(Section):
 
 class ConductorOptions(Section):
     build_timeout: float = Field(600.0, gt=0, description="A build silent for this long is put in ERROR.")
+    cell: str = Field(
+        "", description="Name of the one cell this conductor serves (its computes, on its transport URL); "
+                        "empty: every cell.")
+    top_level: bool = Field(
+        True, description="Also serve the top-level bus (build_instances, migrate_server): a super-conductor.")
 
 
 class PlacementOptions(Section):
     url: str = Field("", description="Empty: call the placement service in-process; else its HTTP URL.")
+
+
+class IdentityOptions(Section):
+    token_expiration: int = Field(3600, ge=1, le=7 * 86400, description="Seconds a token stays valid.")
+    admin_password: str = Field(
+        "", description="Password of the bootstrapped 'admin' user; empty: generated once and printed.",
+    )
+
+
+class KeystoneOptions(Section):
+    url: str = Field("", description="External Keystone (auth_strategy = \"keystone\"), e.g. http://keystone:5000.")
+    cache_seconds: float = Field(60.0, ge=0, description="How long a validated token is trusted before asking again.")
+
+
+class ImageOptions(Section):
+    enabled: bool = Field(True, description="Serve the Image API (/image) and check imageRef against it.")
+    max_size_mb: int = Field(20480, ge=1, description="Largest image upload accepted.")
 
 
 class LoggingOptions(Section):
@@ -177,6 +203,9 @@ class Settings(BaseSettings):
     scheduler: SchedulerOptions = Field(default_factory=SchedulerOptions)
     conductor: ConductorOptions = Field(default_factory=ConductorOptions)
     placement: PlacementOptions = Field(default_factory=PlacementOptions)
+    identity: IdentityOptions = Field(default_factory=IdentityOptions)
+    keystone: KeystoneOptions = Field(default_factory=KeystoneOptions)
+    image: ImageOptions = Field(default_factory=ImageOptions)
     logging: LoggingOptions = Field(default_factory=LoggingOptions)
 
     _toml_file: Path | None = None
@@ -201,6 +230,12 @@ class Settings(BaseSettings):
     def _absolute_data_dir(cls, value: ServiceOptions) -> ServiceOptions:
         value.data_dir = value.data_dir.expanduser().resolve()
         return value
+
+    @model_validator(mode="after")
+    def _keystone_needs_url(self) -> "Settings":
+        if self.api.auth_strategy == "keystone" and not self.keystone.url:
+            raise ValueError("[api] auth_strategy = \"keystone\" needs [keystone] url")
+        return self
 
     def sqlite_url(self, name: str) -> str:
         return f"sqlite+aiosqlite:///{self.service.data_dir / (name + '.db')}"

@@ -60,6 +60,8 @@ class NovaliteProcess:
 def all_in_one(data_dir: Path, extra_env: dict[str, str] | None = None) -> NovaliteProcess:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOVALITE_")}
-    env.update({"NOVALITE_SERVICE__DATA_DIR": str(data_dir), "NOVALITE_SERVICE__PORT": str(port)})
+    env.update({"NOVALITE_SERVICE__DATA_DIR": str(data_dir), "NOVALITE_SERVICE__PORT": str(port),
+                # As in make_settings: noauth2 tokens and made-up images unless a test asks otherwise.
+                "NOVALITE_API__AUTH_STRATEGY": "noauth2", "NOVALITE_IMAGE__ENABLED": "false"})
     env.update(extra_env or {})
     return NovaliteProcess(["all-in-one"], env, data_dir / "novalite.log", port)

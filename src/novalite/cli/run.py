@@ -21,6 +21,10 @@ LOG = logging.getLogger(__name__)
 async def _run(cloud: Cloud) -> None:
     settings = cloud.settings
     await cloud.start()
+    if cloud.all_in_one and cloud.runtime is not None:
+        from novalite.services.identity.setup import prepare_all_in_one
+
+        await prepare_all_in_one(settings, cloud.runtime.api_sessions, LOG.info)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -43,6 +43,9 @@ async def upgrade(engine: AsyncEngine, kind: DbKind, revision: str = "head") -> 
 def metadata_for(kind: DbKind):  # type: ignore[no-untyped-def]
     if kind == "api":
         from novalite.db.api_models import ApiBase
+        # Identity and image keep their tables in the API database.
+        from novalite.services.identity import db_models as _identity  # noqa: F401
+        from novalite.services.image import db_models as _image  # noqa: F401
 
         return ApiBase.metadata
     if kind == "cell":

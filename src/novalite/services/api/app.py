@@ -27,6 +27,13 @@ def build_app(runtime: Runtime, roles: set[str]) -> FastAPI:
         for path in ("/", "/compute", "/compute/"):
             app.add_api_route(path, versions, methods=["GET"], include_in_schema=False)
         app.mount("/compute/v2.1", build_compute_app(runtime))
+        from novalite.services.identity.app import mount_identity
+
+        mount_identity(app, runtime)
+        if runtime.settings.image.enabled:
+            from novalite.services.image.app import mount_image
+
+            mount_image(app, runtime)
     if "placement" in roles:
         from novalite.services.placement.app import build_placement_app
 

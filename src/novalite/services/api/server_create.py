@@ -20,8 +20,10 @@ from novalite.services.api import keypair_ops
 from novalite.services.api.errors import ComputeFault, bad_request
 from novalite.services.api.errors import describe_validation
 from novalite.services.api.microversion import APIVersion
+from novalite.services.api.scheduling_requests import add_group_members, check_hints, check_zone
 from novalite.services.api.schemas.servers import ServerCreateRequest
 from novalite.services.conductor.rpcapi import ConductorAPI
+from novalite.services.image.lookup import ImageUnusable, image_for_boot
 from novalite.states import TaskState, VmState
 
 MAX_INSTANCES_PER_REQUEST = 1000
@@ -76,6 +78,22 @@ def flavor_record(flavor: Flavor) -> FlavorRecord:
     )
 
 
+async def resolve_image(runtime: Runtime, ctx: RequestContext, image_ref: str, flavor: FlavorRecord) -> ImageRecord:
+    """The image to boot, checked against the image service (in-process) when it is enabled."""
+    if not runtime.settings.image.enabled:
+        return ImageRecord(id=image_ref)
+    try:
+        image_id, name, props = await image_for_boot(runtime.require_api_db(), ctx, image_ref)
+    except ImageUnusable as exc:
+        raise bad_request(str(exc)) from None
+    if flavor.memory_mb < (props.get("min_ram") or 0):
+        raise bad_request("Flavor's memory is too small for requested image.")
+    if flavor.root_gb and ((props.get("min_disk") or 0) > flavor.root_gb
+                           or (props.get("size") or 0) > flavor.root_gb * 1024 ** 3):
+        raise bad_request("Flavor's disk is too small for requested image.")
+    return ImageRecord(id=image_id, name=name, properties=props)
+
+
 async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, Any],
                          version: APIVersion) -> Created:
     if isinstance(body.get("server"), dict):
@@ -94,24 +112,23 @@ async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, 
     if server.key_name is not None:
         key_data = (await keypair_ops.find_for_boot(runtime, ctx.user_id or "", server.key_name)).public_key
     zone = server.availability_zone
-    default_zone = runtime.settings.api.default_availability_zone
-    if zone is not None and zone.split(":", 1)[0] != default_zone:
-        raise bad_request(f"The requested availability zone '{zone}' is not available; known zones: {default_zone}")
+    await check_zone(runtime, zone)
     count = server.max_count or server.min_count
     if count > MAX_INSTANCES_PER_REQUEST:
         raise bad_request(f"max_count {count} is larger than {MAX_INSTANCES_PER_REQUEST} servers per request.")
     flavor = flavor_record(await find_flavor(runtime, server.flavorRef))
     hints = request.scheduler_hints or request.scheduler_hints_legacy or {}
+    group = await check_hints(runtime, ctx, hints)
 
     uuids = [str(uuidlib.uuid4()) for _ in range(count)]
     reservation_id = f"r-{secrets.token_hex(4)}"
     admin_pass = server.adminPass or secrets.token_urlsafe(9)
-    image = ImageRecord(id=server.imageRef)
+    image = await resolve_image(runtime, ctx, server.imageRef, flavor)
     now = utcnow()
     spec_template = RequestSpecRecord(
         instance_uuid=uuids[0], project_id=ctx.project_id or "", user_id=ctx.user_id or "",
         flavor=flavor, image=image, num_instances=count, availability_zone=zone,
-        scheduler_hints=hints,
+        scheduler_hints=hints, instance_group=group,
     )
     async with runtime.require_api_db()() as session, session.begin():
         for index, uuid in enumerate(uuids):
@@ -122,7 +139,7 @@ async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, 
             instance = {
                 "uuid": uuid, "display_name": name, "display_description": server.description,
                 "hostname": hostname, "project_id": ctx.project_id, "user_id": ctx.user_id,
-                "image_ref": server.imageRef, "flavor": flavor.model_dump(mode="json"),
+                "image_ref": image.id, "flavor": flavor.model_dump(mode="json"),
                 "vm_state": VmState.BUILDING, "task_state": TaskState.SCHEDULING, "power_state": 0,
                 "availability_zone": zone, "user_data": server.user_data,
                 "key_name": server.key_name, "key_data": key_data,
@@ -141,6 +158,7 @@ async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, 
             session.add(RequestSpec(instance_uuid=uuid, spec=spec.model_dump(mode="json")))
             session.add(InstanceMapping(instance_uuid=uuid, project_id=ctx.project_id or "",
                                         user_id=ctx.user_id or "", created_at=now))
+        await add_group_members(session, group, uuids)
     try:
         await ConductorAPI(runtime.bus).build_instances(ctx, uuids)
     except Exception as exc:
