@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from novalite.db.migrate import upgrade
 from novalite.db.types import utcnow
 from novalite.services.placement.db_models import ResourceClass, Trait
+from novalite.services.placement.objects.common import insert_ignore
 
 
 async def prepare_placement_database(engine: AsyncEngine) -> None:
@@ -22,4 +23,5 @@ async def prepare_placement_database(engine: AsyncEngine) -> None:
             missing = [n for n in names if n not in have]
             if missing:
                 now = utcnow()
-                await conn.execute(table.insert(), [{"name": n, "created_at": now} for n in missing])
+                # several workers may start at once: whoever inserts a name first wins
+                await conn.execute(insert_ignore(conn, table), [{"name": n, "created_at": now} for n in missing])

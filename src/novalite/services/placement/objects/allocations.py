@@ -155,7 +155,9 @@ async def _consume(
     Every (provider, class) written must have inventory, obey its units and fit its capacity.
     """
     pairs = sorted(requested)
-    match = or_(*(and_(INV.c.resource_provider_id == rp, INV.c.resource_class_id == rc) for rp, rc in pairs))
+    # the IN lets the planner use the (provider, class) index; the OR picks the exact rows
+    match = and_(INV.c.resource_provider_id.in_({rp for rp, _ in pairs}),
+                 or_(*(and_(INV.c.resource_provider_id == rp, INV.c.resource_class_id == rc) for rp, rc in pairs)))
     delta = case(*((and_(INV.c.resource_provider_id == rp, INV.c.resource_class_id == rc), sum(requested[(rp, rc)]))
                    for rp, rc in pairs), else_=0)
     rows = await session.execute(
