@@ -11,13 +11,16 @@ from novalite.services.api import errors
 from novalite.services.api.errors import ComputeFault
 from novalite.services.api.microversion import MIN_VERSION, negotiate, version_headers
 from novalite.services.api.routes import (
+    aggregates,
     availability_zones,
     flavors,
     hypervisors,
     instance_actions,
     keypairs,
     migrations,
+    scheduler_dry_run,
     server_actions,
+    server_groups,
     server_metadata,
     servers,
     services,
@@ -60,4 +63,7 @@ def build_compute_app(runtime: Runtime) -> FastAPI:
     app.include_router(hypervisors.router)
     app.include_router(services.router)
     app.include_router(availability_zones.router)
+    app.include_router(server_groups.router)
+    app.include_router(aggregates.router)
+    app.include_router(scheduler_dry_run.router)
     return app

@@ -113,6 +113,8 @@ class Pipeline:
                     rejected[host.uuid] = (host_filter.name, reason)
             remaining = kept
             steps.append(f"{host_filter.name}: {len(remaining)}")
+            if not remaining:  # later filters have nothing to say
+                break
         return FilterRun(remaining, steps, rejected)
 
     def weigh(self, hosts: list[HostState], sctx: SchedulingContext) -> list[WeighedHost]:

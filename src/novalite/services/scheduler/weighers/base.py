@@ -70,7 +70,7 @@ def weigh_hosts(hosts: list[HostState], weighers: list[BaseWeigher],
             continue
         norms = normalise([weigher.weight(h, ctx) for h in hosts])
         for item, norm in zip(weighed, norms):
-            part = weigher.multiplier(item.host, ctx) * norm
+            part = weigher.multiplier(item.host, ctx) * norm + 0.0  # no -0.0 in reports
             item.breakdown[weigher.name] = part
             item.weight += part
     weighed.sort(key=lambda item: -item.weight)
