@@ -194,23 +194,18 @@ def roots_query(needs: list[Need], allowed_roots: set[int] | None, tree_filter: 
 
 
 async def fetch_rows(session: AsyncSession, stmt) -> list:  # type: ignore[no-untyped-def,type-arg]
-    """Run a SELECT on the session's connection and return the driver's own rows.
+    """Run a SELECT and return the driver's own rows (tuples or asyncpg Records).
 
     The candidate queries return thousands of rows whose values need no conversion;
     building SQLAlchemy Row objects for them cost more than the queries themselves.
+    The statement still goes through SQLAlchemy (compiled cache, bind processing).
     """
     conn = await session.connection()
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    args = [params[name] for name in compiled.positiontup or ()]
-    driver = (await conn.get_raw_connection()).driver_connection
-    if conn.dialect.name == "postgresql":
-        return await driver.fetch(str(compiled), *args)
-    cursor = await driver.execute(str(compiled), args)
+    result = await conn.execute(stmt)
     try:
-        return await cursor.fetchall()
+        return result.cursor.fetchall()
     finally:
-        await cursor.close()
+        result.close()
 
 
 def page(query, offset: int, batch: int | None):  # type: ignore[no-untyped-def]
