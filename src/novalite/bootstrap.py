@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from novalite.auth import NoAuthAuthenticator
 from novalite.bus import create_bus
 from novalite.bus.base import Consumer
+from novalite.cell_bus import BusPool, CellRoutedBus
 from novalite.cells import CellRegistry, ensure_default_cells
 from novalite.config import Settings
 from novalite.db.engine import make_engine, session_factory
@@ -60,6 +61,7 @@ class Cloud:
     conductor: object | None = None
     _consumers: list[Consumer] = field(default_factory=list)
     _background: list[asyncio.Task[None]] = field(default_factory=list)
+    _periodic: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         settings = self.settings
@@ -75,16 +77,16 @@ class Cloud:
         if "placement" in self.roles or not settings.placement.url:
             await self._open_placement_db(runtime)
         runtime.placement = self._placement_client(runtime)
+        if runtime.cells is not None and self.roles & {"api", "conductor"}:
+            # These roles reach computes of every cell, each on its cell's own broker.
+            bus = runtime.bus = CellRoutedBus(BusPool(bus, settings.bus.transport_url), runtime.cells)
         await bus.start()
         if "scheduler" in self.roles:
             from novalite.services.scheduler import SchedulerManager
 
             self._consumers.append(await bus.serve("scheduler", SchedulerManager(runtime)))
         if "conductor" in self.roles:
-            from novalite.services.conductor import ConductorManager
-
-            self.conductor = ConductorManager(runtime)
-            self._consumers.append(await bus.serve("conductor", self.conductor))
+            await self._start_conductors(runtime)
         if "compute" in self.roles:
             from novalite.services.compute import ComputeManager
 
@@ -100,6 +102,34 @@ class Cloud:
             from novalite.services.api.app import build_app
 
             self.app = build_app(runtime, self.roles)
+
+    async def _start_conductors(self, runtime: Runtime) -> None:
+        """Serve `conductor` on each served cell's bus, and on the top-level bus for a super-conductor."""
+        from novalite.services.conductor import ConductorManager
+        from novalite.services.conductor.stuck_builds import StuckBuildMonitor
+
+        options, cells = self.settings.conductor, runtime.require_cells()
+        served = cells.cells_with_hosts()
+        if options.cell:
+            served = [cell for cell in served if cell.name == options.cell]
+            if not served:
+                raise ValueError(f"[conductor] cell = '{options.cell}' names no cell (see `novalite cell list`)")
+        assert isinstance(runtime.bus, CellRoutedBus)
+        pool = runtime.bus.pool
+        by_url: dict[str, list[str]] = {}
+        for cell in served:
+            url = pool.top_url if pool.is_top(cell.transport_url) else cell.transport_url
+            by_url.setdefault(url, []).append(cell.uuid)
+        if options.top_level:
+            by_url.setdefault(pool.top_url, [])
+        for url, cell_uuids in by_url.items():
+            # New compute hosts on this bus are mapped to its cell; a bus shared by cells maps to the first.
+            manager = ConductorManager(runtime, cell_uuids[0] if len(cell_uuids) == 1 else None)
+            self._consumers.append(await (await pool.get(url)).serve("conductor", manager))
+            self.conductor = self.conductor or manager
+        assert self.conductor is not None
+        monitor = StuckBuildMonitor(self.conductor, [cell.uuid for cell in served], top_level=options.top_level)
+        self._periodic.append(asyncio.create_task(monitor.run()))
 
     async def _open_api_db(self, runtime: Runtime) -> None:
         settings = self.settings
@@ -140,9 +170,9 @@ class Cloud:
             await asyncio.gather(*self._background)
 
     async def stop(self) -> None:
-        for task in self._background:
+        for task in self._background + self._periodic:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*self._background, *self._periodic, return_exceptions=True)
         for compute in self.computes:
             await compute.stop()
         for consumer in self._consumers:
