@@ -101,15 +101,19 @@ class CellRegistry:
 
 
 async def ensure_default_cells(
-    api_sessions: async_sessionmaker[AsyncSession], cell0_url: str, cell1_url: str, transport_url: str
+    api_sessions: async_sessionmaker[AsyncSession], cell0_url: str, cell1_url: str, transport_url: str,
+    with_cell1: bool = True,
 ) -> None:
-    """Create the cell0 and cell1 mappings on first start (Nova's `cell_v2 simple_cell_setup`)."""
+    """Create the cell0 and cell1 mappings on first start (Nova's `cell_v2 simple_cell_setup`).
+
+    No cell1 is made once any other cell exists (e.g. made with `novalite cell create`).
+    """
     async with api_sessions() as session:
         existing = {c.uuid: c for c in (await session.scalars(select(CellMapping))).all()}
         if CELL0_UUID not in existing:
             session.add(CellMapping(uuid=CELL0_UUID, name="cell0", database_connection=cell0_url,
                                     transport_url="none:///"))
-        if not any(uuid != CELL0_UUID for uuid in existing):
+        if with_cell1 and not any(uuid != CELL0_UUID for uuid in existing):
             session.add(CellMapping(uuid=str(uuidlib.uuid4()), name="cell1",
                                     database_connection=cell1_url, transport_url=transport_url))
         await session.commit()

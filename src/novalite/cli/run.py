@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from pathlib import Path
 
@@ -39,6 +40,8 @@ async def _run(cloud: Cloud) -> None:
         serve_task = asyncio.create_task(server.serve())
         LOG.info("novalite (%s) listening on http://%s:%d", ",".join(sorted(cloud.roles)),
                  settings.service.bind_host, settings.service.port)
+    else:  # no port to poll: this line is how a supervisor (or a test) knows the roles serve
+        LOG.info("novalite (%s) ready", ",".join(sorted(cloud.roles)))
     try:
         if serve_task is not None:
             waiter = asyncio.create_task(stop.wait())
@@ -56,7 +59,34 @@ async def _run(cloud: Cloud) -> None:
 
 def _launch(settings: Settings, roles: set[str], all_in_one: bool, migrate: bool) -> None:
     setup_logging(settings.logging.level, settings.logging.format)
+    if settings.service.api_workers > 1 and not all_in_one:
+        if roles <= {"api", "placement"}:
+            _launch_workers(settings, roles, migrate)
+            return
+        LOG.warning("service.api_workers applies to a process serving only api and/or placement; "
+                    "running one worker")
     asyncio.run(_run(Cloud(settings=settings, roles=roles, all_in_one=all_in_one, migrate=migrate)))
+
+
+def _launch_workers(settings: Settings, roles: set[str], migrate: bool) -> None:
+    """uvicorn's worker processes, each building its own Cloud (novalite/asgi.py)."""
+    from novalite.asgi import ROLES_ENV
+
+    if migrate:  # once, here: workers starting together must not race to migrate
+        async def _migrate() -> None:
+            cloud = Cloud(settings=settings, roles={"api", "placement"}, migrate=True)
+            try:
+                await cloud.start()
+            finally:
+                await cloud.stop()
+
+        asyncio.run(_migrate())
+    os.environ[ROLES_ENV] = ",".join(sorted(roles))
+    os.environ["NOVALITE_SERVICE__PORT"] = str(settings.service.port)  # --port, for the links workers write
+    LOG.info("novalite (%s) listening on http://%s:%d with %d workers", os.environ[ROLES_ENV],
+             settings.service.bind_host, settings.service.port, settings.service.api_workers)
+    uvicorn.run("novalite.asgi:app", host=settings.service.bind_host, port=settings.service.port,
+                workers=settings.service.api_workers, log_config=None, access_log=False, lifespan="on")
 
 
 @app.command("all-in-one")
