@@ -119,7 +119,7 @@ def upgrade() -> None:
     sa.Column('max_unit', sa.Integer(), nullable=False),
     sa.Column('step_size', sa.Integer(), nullable=False),
     sa.Column('allocation_ratio', sa.Float(), nullable=False),
-    sa.Column('used', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('used', sa.BigInteger(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['resource_class_id'], ['resource_classes.id'], ),
     sa.ForeignKeyConstraint(['resource_provider_id'], ['resource_providers.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),

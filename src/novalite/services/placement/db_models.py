@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from novalite.db.types import UTCDateTime, utcnow
@@ -71,7 +71,7 @@ class Inventory(PlacementBase):
     # Sum of the allocations against this (provider, class), kept in the same transaction
     # as every allocation write: capacity checks and candidate queries read one row
     # instead of aggregating the allocations table.
-    used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    used: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Project(PlacementBase):
