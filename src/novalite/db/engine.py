@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine, AsyncSession
+
+
+registry.register("sqlite.novalite", "novalite.db.inline_sqlite", "InlineSQLiteDialect")
 
 
 def is_sqlite(url: str) -> bool:
@@ -18,13 +22,14 @@ def make_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEngin
 
     SQLite gets a single connection: SQLite serializes writers anyway, and one
     connection turns "database is locked" races into an orderly asyncio queue.
+    Its statements run inline on the event loop (see inline_sqlite.py).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=300,
+            parsed.set(drivername="sqlite+novalite"), echo=echo, pool_size=1, max_overflow=0, pool_timeout=300,
             connect_args={"timeout": 30},
         )
 

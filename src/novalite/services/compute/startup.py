@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from novalite.context import RequestContext
+from novalite.exceptions import InstanceNotFound
 from novalite.records import InstanceRecord
 from novalite.services.compute import build
 from novalite.states import PowerState, TaskState, VmState
@@ -23,7 +24,14 @@ LOG = logging.getLogger(__name__)
 
 async def init_instances(manager: "ComputeManager", ctx: RequestContext) -> None:
     for instance in await manager.conductor.instances_on_host(ctx, manager.host):
-        await _init_instance(manager, ctx, instance)
+        try:
+            await _init_instance(manager, ctx, instance)
+        except InstanceNotFound:
+            # In the cell but not yet mapped: the build never left the conductor, whose
+            # restart reconcile sends it again.
+            LOG.info("instance %s is not mapped yet; the conductor's reconcile owns it", instance.uuid)
+        except Exception:  # one bad instance must not keep the host from starting
+            LOG.exception("could not initialise instance %s on %s", instance.uuid, manager.host)
 
 
 async def _init_instance(manager: "ComputeManager", ctx: RequestContext, instance: InstanceRecord) -> None:
