@@ -102,8 +102,6 @@ class StuckBuildMonitor:
             message = (f"Build of instance {uuid} timed out after {self.timeout:g} s "
                        f"(conductor.build_timeout): {why}")
             await actions.add_fault(session, uuid, 500, message, message, host)
-            await actions.event_finish(session, ctx, uuid, "conductor_build_timeout", "Error",
-                                       details=message, finish_action=True)
         await self.runtime.require_placement().delete_allocations(ctx, uuid)
         LOG.warning("%s; allocation freed", message)
         return True

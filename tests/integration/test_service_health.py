@@ -1,0 +1,124 @@
+"""Service health: os-services enable/disable/force-down/delete, and stuck builds ending in ERROR."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from novalite.context import RequestContext
+from tests.conftest import client_for
+from tests.support.compute import SERVERS, boot, total_usage, wait_status
+
+SERVICES = "/compute/v2.1/os-services"
+
+
+async def _compute_service(client: httpx.AsyncClient, host: str) -> dict[str, Any]:
+    services = (await client.get(SERVICES, params={"host": host, "binary": "nova-compute"})).json()["services"]
+    assert len(services) == 1, services
+    return services[0]
+
+
+async def _traits(cloud, host: str) -> set[str]:
+    compute = next(c for c in cloud.computes if c.host == host)
+    response = await client_for(cloud).get(f"/placement/resource_providers/{compute.node_uuid}/traits",
+                                           headers={"OpenStack-API-Version": "placement 1.6"})
+    assert response.status_code == 200, response.text
+    return set(response.json()["traits"])
+
+
+async def _eventually(check, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{check.__name__} never held")
+        await asyncio.sleep(0.1)
+
+
+async def test_disable_with_reason_reaches_placement_and_enable_clears_it(cloud, client):
+    service = await _compute_service(client, "compute-1")
+    assert isinstance(service["id"], str) and service["status"] == "enabled" and service["state"] == "up"
+    reply = await client.put(f"{SERVICES}/{service['id']}", json={"status": "disabled",
+                                                                  "disabled_reason": "maintenance"})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["service"]["status"] == "disabled"
+    assert reply.json()["service"]["disabled_reason"] == "maintenance"
+
+    async def disabled_trait() -> bool:
+        return "COMPUTE_STATUS_DISABLED" in await _traits(cloud, "compute-1")
+
+    await _eventually(disabled_trait)  # the compute's next heartbeat notices and re-reports
+    ids = [(await boot(client, name=f"d{i}"))["server"]["id"] for i in range(6)]
+    servers = [await wait_status(client, i, "ACTIVE", "ERROR") for i in ids]
+    assert {s["OS-EXT-SRV-ATTR:host"] for s in servers} <= {"compute-2", "compute-3"}
+
+    reply = await client.put(f"{SERVICES}/{service['id']}", json={"status": "enabled"})
+    assert reply.json()["service"] | {"status": "enabled", "disabled_reason": None} == reply.json()["service"]
+
+    async def trait_gone() -> bool:
+        return "COMPUTE_STATUS_DISABLED" not in await _traits(cloud, "compute-1")
+
+    await _eventually(trait_gone)
+
+
+async def test_forced_down_and_the_2_53_validation(cloud, client):
+    service = await _compute_service(client, "compute-2")
+    url = f"{SERVICES}/{service['id']}"
+    reply = await client.put(url, json={"forced_down": True})
+    assert reply.status_code == 200 and reply.json()["service"]["state"] == "down"
+    assert reply.json()["service"]["forced_down"] is True
+    assert (await client.put(url, json={"forced_down": False})).json()["service"]["state"] == "up"
+    for bad in ({}, {"disabled_reason": "no status"}, {"status": "sleeping"}, {"bogus": 1}):
+        assert (await client.put(url, json=bad)).status_code == 400, bad
+    assert (await client.put(f"{SERVICES}/not-a-uuid", json={"status": "enabled"})).status_code == 400
+    missing = "00000000-0000-0000-0000-0000000000aa"
+    assert (await client.put(f"{SERVICES}/{missing}", json={"status": "enabled"})).status_code == 404
+    assert (await client.put(f"{SERVICES}/disable", json={"host": "compute-2",
+                                                          "binary": "nova-compute"})).status_code == 400
+
+
+async def test_legacy_action_urls_before_2_53(cloud):
+    async with client_for(cloud, version="2.11") as old:
+        body = {"host": "compute-3", "binary": "nova-compute"}
+        reply = await old.put(f"{SERVICES}/disable-log-reason", json=body | {"disabled_reason": "disk"})
+        assert reply.json() == {"service": body | {"status": "disabled", "disabled_reason": "disk"}}
+        listed = (await old.get(SERVICES, params={"host": "compute-3"})).json()["services"][0]
+        assert isinstance(listed["id"], int) and listed["disabled_reason"] == "disk"
+        assert (await old.put(f"{SERVICES}/enable", json=body)).json()["service"]["status"] == "enabled"
+        reply = await old.put(f"{SERVICES}/force-down", json=body | {"forced_down": True})
+        assert reply.json() == {"service": body | {"forced_down": True}}
+        assert (await old.get(SERVICES, params={"host": "compute-3"})).json()["services"][0]["state"] == "down"
+        unknown = await old.put(f"{SERVICES}/disable", json={"host": "nowhere", "binary": "nova-compute"})
+        assert unknown.status_code == 404
+    async with client_for(cloud, version="2.10") as older:
+        assert (await older.put(f"{SERVICES}/force-down", json=body | {"forced_down": True})).status_code == 404
+
+
+async def test_delete_refuses_a_busy_compute_then_removes_an_idle_one(cloud, client):
+    server_id = (await boot(client, availability_zone="nova:compute-1"))["server"]["id"]
+    await wait_status(client, server_id, "ACTIVE")
+    busy = await _compute_service(client, "compute-1")
+    assert (await client.delete(f"{SERVICES}/{busy['id']}")).status_code == 409
+    idle = await _compute_service(client, "compute-3")
+    node_uuid = next(c.node_uuid for c in cloud.computes if c.host == "compute-3")
+    # Stop the compute first, or its next report would bring the node back, as in Nova.
+    await next(c for c in cloud.computes if c.host == "compute-3").stop()
+    cloud.computes = [c for c in cloud.computes if c.host != "compute-3"]
+    assert (await client.delete(f"{SERVICES}/{idle['id']}")).status_code == 204
+    assert (await client.get(SERVICES, params={"host": "compute-3"})).json()["services"] == []
+    assert await cloud.runtime.placement.get_resource_provider(RequestContext.admin(), node_uuid) is None
+    assert (await client.delete(f"{SERVICES}/{idle['id']}")).status_code == 404
+
+
+async def test_a_build_nobody_finishes_ends_in_error_with_its_claim_freed(cloud_factory, settings_factory):
+    # The compute takes the build and then never reports again: the conductor gives up on it.
+    cloud = await cloud_factory(settings_factory(fake_driver={"spawn_delay": 600.0},
+                                                 conductor={"build_timeout": 1.0}))
+    async with client_for(cloud) as client:
+        server_id = (await boot(client))["server"]["id"]
+        server = await wait_status(client, server_id, "ERROR")
+        assert "timed out after 1 s (conductor.build_timeout)" in server["fault"]["message"]
+        assert server["OS-EXT-STS:task_state"] is None
+        assert await total_usage(cloud) in ({}, {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0})
+        assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
