@@ -189,3 +189,18 @@ async def test_actions_in_the_wrong_state_are_409(cloud, client, action):
     server_id = await active_server(client, name=f"wrong-{action}")
     response = await act(client, server_id, {action: None}, expect=409)
     assert "active" in response.json()["conflictingRequest"]["message"]
+
+
+async def test_deleting_a_resized_server_frees_both_hosts(cloud, client):
+    server_id = await active_server(client, name="gone")
+    await act(client, server_id, {"resize": {"flavorRef": "2"}})
+    await wait_status(client, server_id, "VERIFY_RESIZE")
+    assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
+    for _ in range(200):
+        usage = await total_usage(cloud)
+        if all(v == 0 for v in usage.values()):
+            break
+        await asyncio.sleep(0.05)
+    assert all(v == 0 for v in usage.values()), usage
+    assert all(server_id not in c.driver.guests and server_id not in c.driver.resize_sources
+               for c in cloud.computes)

@@ -9,8 +9,9 @@ from novalite.db.api_models import BuildRequest, InstanceMapping, RequestSpec
 from novalite.objects import actions, instances
 from novalite.runtime import Runtime
 from novalite.services.api.server_locator import Located, locate
-from novalite.services.compute.rpcapi import ComputeAPI
-from novalite.states import TaskState, check_state
+from novalite.services.api.server_action_ops import finished_migration
+from novalite.services.compute.rpcapi import ComputeActionsAPI, ComputeAPI
+from novalite.states import TaskState, VmState, check_state
 
 
 async def _forget_mapping(runtime: Runtime, uuid: str) -> None:
@@ -56,6 +57,11 @@ async def _delete_in_cell(runtime: Runtime, ctx: RequestContext, located: Locate
         return
     assert record is not None and record.host is not None
     await _forget_mapping(runtime, uuid)
+    if instance.vm_state == VmState.RESIZED:
+        # Deleting a server that waits for resize confirmation confirms it first, as Nova does.
+        migration = await finished_migration(runtime, cell_uuid, uuid, "confirming")
+        await ComputeActionsAPI(runtime.bus).cast_action(ctx, migration["source_compute"], "drop_resize_source",
+                                                         record, migration=migration)
     await ComputeAPI(runtime.bus).terminate_instance(ctx, record.host, record)
 
 

@@ -158,6 +158,10 @@ class ComputeManager:
     async def confirm_resize(self, ctx: RequestContext, instance: dict[str, Any], migration: dict[str, Any]) -> None:
         await self._locked(instance, lambda r: resize.confirm_resize(self, ctx, r, migration))
 
+    async def drop_resize_source(self, ctx: RequestContext, instance: dict[str, Any],
+                                 migration: dict[str, Any]) -> None:
+        await self._locked(instance, lambda r: resize.drop_resize_source(self, ctx, r, migration))
+
     async def revert_resize(self, ctx: RequestContext, instance: dict[str, Any], migration: dict[str, Any]) -> None:
         await self._locked(instance, lambda r: resize.revert_resize(self, ctx, r, migration))
 

@@ -116,6 +116,15 @@ async def confirm_resize(manager: "ComputeManager", ctx: RequestContext, instanc
     manager.resources_changed()
 
 
+async def drop_resize_source(manager: "ComputeManager", ctx: RequestContext, instance: InstanceRecord,
+                             migration: dict[str, Any]) -> None:
+    """Source host, when a server waiting in VERIFY_RESIZE is deleted: drop what was kept for a revert."""
+    await manager.driver.confirm_migration(instance.to_spec())
+    await manager.runtime.require_placement().delete_allocations(ctx, migration["uuid"])
+    await manager.conductor.migration_update(ctx, instance.uuid, migration["uuid"], {"status": "confirmed"})
+    manager.resources_changed()
+
+
 async def revert_resize(manager: "ComputeManager", ctx: RequestContext, instance: InstanceRecord,
                         migration: dict[str, Any]) -> None:
     """Destination host: drop the new guest, then let the source bring the old one back."""
