@@ -168,24 +168,33 @@ def render_json(result: CandidateResult, request: CandidateRequest, version: Ver
         return json.dumps(render(result, request, version), separators=(",", ":"))
     data, names, uuid = result.data, result.rc_names, result.data.uuid
     with_mappings = version >= (1, 34)
+    # most candidates ask the same amounts of the same classes: write each set once
+    amounts_text: dict[tuple[tuple[int, int], ...], str] = {}
+
+    def amounts(res: dict[int, int]) -> str:
+        key = tuple(res.items())
+        text = amounts_text.get(key)
+        if text is None:
+            text = amounts_text[key] = ",".join('"%s":%d' % (names[rc], amt) for rc, amt in key)
+        return text
+
     requests = []
     for c in result.candidates:
-        allocs = ",".join(
-            '"%s":{"resources":{%s}}' % (uuid[rp], ",".join('"%s":%d' % (names[rc], amt) for rc, amt in res.items()))
-            for rp, res in c.allocations.items())
+        allocs = ",".join('"%s":{"resources":{%s}}' % (uuid[rp], amounts(res)) for rp, res in c.allocations.items())
         if with_mappings:
-            mappings = ",".join('"%s":[%s]' % (s, ",".join('"%s"' % uuid[rp] for rp in rps))
+            mappings = ",".join('"%s":["%s"]' % (s, '","'.join([uuid[rp] for rp in rps]))
                                 for s, rps in c.mappings.items())
             requests.append('{"allocations":{%s},"mappings":{%s}}' % (allocs, mappings))
         else:
             requests.append('{"allocations":{%s}}' % allocs)
     summaries = []
+    inventory, traits_of, parents, roots = data.inventory, data.traits, data.parent, data.root
     for rp in result.summary_ids:
-        resources = ",".join('"%s":{"capacity":%d,"used":%d}' % (names[rc], inv.capacity, inv.used)
-                             for rc, inv in data.inventory.get(rp, {}).items())
-        traits = ",".join('"%s"' % t for t in sorted(data.traits.get(rp, ())))
-        parent = data.parent[rp]
+        resources = ",".join(['"%s":{"capacity":%d,"used":%d}' % (names[rc], inv.capacity, inv.used)
+                              for rc, inv in inventory.get(rp, {}).items()])
+        traits = traits_of.get(rp)
+        parent = parents[rp]
         summaries.append('"%s":{"resources":{%s},"traits":[%s],"parent_provider_uuid":%s,"root_provider_uuid":"%s"}' % (
-            uuid[rp], resources, traits, '"%s"' % uuid[parent] if parent is not None else "null",
-            uuid[data.root[rp]]))
+            uuid[rp], resources, '"%s"' % '","'.join(sorted(traits)) if traits else "",
+            '"%s"' % uuid[parent] if parent is not None else "null", uuid[roots[rp]]))
     return '{"allocation_requests":[%s],"provider_summaries":{%s}}' % (",".join(requests), ",".join(summaries))

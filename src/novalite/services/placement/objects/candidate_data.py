@@ -223,12 +223,16 @@ async def load_trees(session: AsyncSession, tree_filter, data: TreeData,  # type
     roots: dict[int, None] = {}
     rows = await fetch_rows(session, select(RP.c.id, RP.c.uuid, RP.c.parent_provider_id, RP.c.root_provider_id)
                             .where(tree_filter).order_by(RP.c.root_provider_id, RP.c.id))
+    uuids, parents, root_of, members = data.uuid, data.parent, data.root, data.members
     for rp_id, uuid, parent, root in rows:
         roots[root] = None
-        if rp_id in data.uuid:
+        if rp_id in uuids:
             continue
-        data.uuid[rp_id], data.parent[rp_id], data.root[rp_id] = uuid, parent, root
-        data.members.setdefault(root, []).append(rp_id)
+        uuids[rp_id], parents[rp_id], root_of[rp_id] = uuid, parent, root
+        if root in members:
+            members[root].append(rp_id)
+        else:
+            members[root] = [rp_id]
         new_ids.append(rp_id)
     if not new_ids:
         return list(roots)

@@ -120,32 +120,32 @@ class _Search:
                     continue
             yield combo, used_rps
 
-    def _single(self, root: int) -> Iterator[Candidate]:
+    def single(self, root: int) -> Candidate | None:
         """The common case, one group and a one-provider tree: no combinations to explore."""
-        group, rp = self.req.groups[0], root
-        inv = self.data.inventory.get(rp)
+        group, data = self.req.groups[0], self.data
+        inv = data.inventory.get(root)
         if inv is None:
-            return
-        resources = {}
+            return None
         for rc, amt in self.amounts[""]:
             row = inv.get(rc)
             if row is None or not row.fits(amt):
-                return
-            resources[rc] = amt
-        if group.traits and not group.traits.matches(self.data.traits.get(rp, set())):
-            return
-        if group.aggregates and not group.aggregates.matches(self.data.aggregates.get(rp, set())):
-            return
-        yield Candidate({rp: resources}, {"": [rp]})
+                return None
+        if group.traits and not group.traits.matches(data.traits.get(root, set())):
+            return None
+        if group.aggregates and not group.aggregates.matches(data.aggregates.get(root, set())):
+            return None
+        if self.req.root_traits and not self.req.root_traits.matches(data.traits.get(root, set())):
+            return None
+        return Candidate({root: dict(self.amounts[""])}, {"": [root]})
+
+    def is_single(self, root: int) -> bool:
+        return (self.simple and len(self.data.members.get(root, ())) == 1
+                and not self.data.sharing_for_root.get(root))
 
     def solve(self, root: int) -> Iterator[Candidate]:
         """Every distinct candidate anchored at `root`, lazily."""
         groups = self.req.groups
         if self.req.root_traits and not self.req.root_traits.matches(self.data.traits.get(root, set())):
-            return
-        if (self.simple and len(self.data.members.get(root, ())) == 1
-                and not self.data.sharing_for_root.get(root)):
-            yield from self._single(root)
             return
         # options are re-iterated at every depth of the search, so keep them materialized
         choices: list[list[Option]] = []
@@ -290,10 +290,15 @@ async def find(session: AsyncSession, request: CandidateRequest) -> CandidateRes
         if extra_ids - data.uuid.keys():
             await cd.load_trees(session, cd.RP.c.id.in_(extra_ids - data.uuid.keys()), data, with_aggregates)
         for root in roots:
-            for candidate in search.solve(root):
-                found.append(candidate)
-                if limit is not None and len(found) >= limit:
-                    break
+            if search.is_single(root):
+                candidate = search.single(root)
+                if candidate is not None:
+                    found.append(candidate)
+            else:
+                for candidate in search.solve(root):
+                    found.append(candidate)
+                    if limit is not None and len(found) >= limit:
+                        break
             if limit is not None and len(found) >= limit:
                 break
         if batch is None or len(roots) < batch or len(found) >= (limit or 0):
