@@ -96,6 +96,7 @@ class InstanceRecord(BaseModel):
     task_state: str | None = None
     power_state: int = 0
     availability_zone: str | None = None
+    key_name: str | None = None
     key_data: str | None = None
     user_data: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
@@ -116,6 +117,7 @@ class InstanceRecord(BaseModel):
                 extra_specs=flavor.extra_specs,
             ),
             image=image or ImageSpec(id=self.image_ref or "", properties=self.system_metadata.get("image", {})),
+            key_name=self.key_name,
             key_data=self.key_data,
             user_data=self.user_data,
             metadata=self.metadata,

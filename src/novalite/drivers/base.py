@@ -49,6 +49,7 @@ class InstanceSpec(BaseModel):
     hostname: str | None = None
     flavor: FlavorSpec
     image: ImageSpec
+    key_name: str | None = None
     key_data: str | None = None
     user_data: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)

@@ -100,6 +100,7 @@ def to_record(instance: Instance) -> InstanceRecord:
         user_data=instance.user_data,
         metadata=instance.metadata_ or {},
         system_metadata=instance.system_metadata or {},
+        key_name=instance.key_name,
         locked=instance.locked,
         launched_at=instance.launched_at,
         created_at=instance.created_at,

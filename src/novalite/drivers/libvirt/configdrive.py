@@ -35,8 +35,9 @@ def meta_data(instance: InstanceSpec) -> dict[str, Any]:
     }
     if instance.key_data:
         # InstanceSpec carries the key but not its name; agents use the data only.
-        data["public_keys"] = {"default": instance.key_data}
-        data["keys"] = [{"name": "default", "type": "ssh", "data": instance.key_data}]
+        key_name = instance.key_name or "default"
+        data["public_keys"] = {key_name: instance.key_data}
+        data["keys"] = [{"name": key_name, "type": "ssh", "data": instance.key_data}]
     return data
 
 
