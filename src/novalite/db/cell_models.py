@@ -88,8 +88,9 @@ class InstanceAction(CellBase):
     message: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[dt.datetime | None] = mapped_column()
 
+    # Loaded only where shown (selectinload in the API): the build path never needs them.
     events: Mapped[list["InstanceActionEvent"]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", order_by="InstanceActionEvent.id"
+        lazy="raise", cascade="all, delete-orphan", order_by="InstanceActionEvent.id"
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from novalite.context import RequestContext
 from novalite.db.api_models import InstanceMapping
@@ -64,6 +65,7 @@ async def show_action(server_id: str, request_id: str, request: Request,
         action = await session.scalar(
             select(InstanceAction).where(InstanceAction.instance_uuid == server_id,
                                          InstanceAction.request_id == request_id)
+            .options(selectinload(InstanceAction.events))
         )
         if action is None:
             raise not_found(f"Action for request_id {request_id} on instance {server_id} not found")
