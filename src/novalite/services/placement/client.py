@@ -14,6 +14,10 @@ from pydantic import BaseModel, Field
 from novalite.context import RequestContext
 
 
+# Attempts of a claim that lost a provider-generation race to another claim.
+CLAIM_RETRIES = 10
+
+
 class PlacementError(Exception):
     """Placement refused a request; `code` is Placement's machine-readable error code."""
 
@@ -153,7 +157,16 @@ class PlacementClient(abc.ABC):
         }
         if "mappings" in allocation_request:
             body["mappings"] = allocation_request["mappings"]
-        await self.put_allocations(ctx, consumer_uuid, body)
+        for attempt in range(CLAIM_RETRIES):
+            try:
+                await self.put_allocations(ctx, consumer_uuid, body)
+                return
+            except PlacementError as exc:
+                # Another claim bumped a provider's generation first; capacity is checked again
+                # on the retry, so racing schedulers never over-allocate (Nova's report client
+                # retries the same way).
+                if not exc.is_concurrent_update or attempt == CLAIM_RETRIES - 1:
+                    raise
 
     async def move_allocations(self, ctx: RequestContext, source: str, target: str, project_id: str,
                                user_id: str, target_type: str) -> None:

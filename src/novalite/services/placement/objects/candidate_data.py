@@ -221,31 +221,32 @@ async def load_trees(session: AsyncSession, tree_filter, data: TreeData,  # type
     dialect = session.bind.dialect.name
     new_ids: list[int] = []
     roots: dict[int, None] = {}
-    rows = await fetch_rows(session, select(RP.c.id, RP.c.uuid, RP.c.parent_provider_id, RP.c.root_provider_id)
-                            .where(tree_filter).order_by(RP.c.root_provider_id, RP.c.id))
-    uuids, parents, root_of, members = data.uuid, data.parent, data.root, data.members
-    for rp_id, uuid, parent, root in rows:
+    # providers and their inventories in one round trip (a provider without inventory
+    # comes back once, with NULLs)
+    rows = await fetch_rows(session, select(
+        RP.c.id, RP.c.uuid, RP.c.parent_provider_id, RP.c.root_provider_id,
+        INV.c.resource_class_id, INV.c.total, INV.c.reserved, INV.c.min_unit, INV.c.max_unit, INV.c.step_size,
+        INV.c.allocation_ratio, INV.c.used,
+    ).select_from(RP).outerjoin(INV, INV.c.resource_provider_id == RP.c.id)
+        .where(tree_filter).order_by(RP.c.root_provider_id, RP.c.id))
+    uuids, parents, root_of, members, inventory = data.uuid, data.parent, data.root, data.members, data.inventory
+    known = set(uuids)
+    for rp_id, uuid, parent, root, rc_id, total, reserved, min_u, max_u, step, ratio, used in rows:
         roots[root] = None
-        if rp_id in uuids:
+        if rp_id in known:
             continue
-        uuids[rp_id], parents[rp_id], root_of[rp_id] = uuid, parent, root
-        if root in members:
-            members[root].append(rp_id)
-        else:
-            members[root] = [rp_id]
-        new_ids.append(rp_id)
+        if rp_id not in uuids:
+            uuids[rp_id], parents[rp_id], root_of[rp_id] = uuid, parent, root
+            if root in members:
+                members[root].append(rp_id)
+            else:
+                members[root] = [rp_id]
+            new_ids.append(rp_id)
+            inventory[rp_id] = {}
+        if rc_id is not None:
+            inventory[rp_id][rc_id] = InvRow(total, reserved, min_u, max_u, step, ratio, used)
     if not new_ids:
         return list(roots)
-    rows = await fetch_rows(session, select(
-        INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved, INV.c.min_unit,
-        INV.c.max_unit, INV.c.step_size, INV.c.allocation_ratio, INV.c.used,
-    ).where(in_ids(INV.c.resource_provider_id, new_ids, dialect)))
-    inventory = data.inventory
-    for rp_id, rc_id, total, reserved, min_u, max_u, step, ratio, used in rows:
-        per_rp = inventory.get(rp_id)
-        if per_rp is None:
-            per_rp = inventory[rp_id] = {}
-        per_rp[rc_id] = InvRow(total, reserved, min_u, max_u, step, ratio, used)
     for rp_id, name in await fetch_rows(session, (
         select(RPT.c.resource_provider_id, TRAIT.c.name).join(TRAIT, TRAIT.c.id == RPT.c.trait_id)
         .where(in_ids(RPT.c.resource_provider_id, new_ids, dialect))
