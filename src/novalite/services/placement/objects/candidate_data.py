@@ -1,8 +1,9 @@
 """The SQL side of allocation candidates: which trees can serve a request, and their data.
 
-Set-based queries only: one query finds the viable root providers (ordered, so `limit`
-can stop early), then four queries fetch providers, inventories with usage, traits and
-aggregates for just those trees. Python never sees a provider that cannot matter.
+Set-based queries only: the viable roots (ordered, so `limit` stops early) are a subquery
+of the query that fetches their trees' providers with inventories and usage; two more
+fetch traits and, when a filter needs them, aggregates. Python never sees a tree that
+cannot serve the request.
 """
 
 from __future__ import annotations
