@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import DBAPIError
 
 from novalite.context import RequestContext
 from novalite.db.api_models import BuildRequest, InstanceMapping
@@ -16,6 +19,11 @@ from novalite.runtime import Runtime
 from novalite.services.api.errors import bad_request
 from novalite.services.api.microversion import APIVersion
 from novalite.states import TaskState, vm_states_for_status
+
+LOG = logging.getLogger(__name__)
+
+# What a cell database that is down or unreachable raises when we open a session on it.
+CELL_DOWN_ERRORS = (OSError, DBAPIError, asyncio.TimeoutError)
 
 # Query parameters Nova accepts on server lists; from 2.75 anything else is a 400.
 ALLOWED_PARAMS = {
@@ -43,6 +51,8 @@ class ListQuery:
     flavor: str | None = None
     changes_since: dt.datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # From 2.69 the servers of a cell that cannot be reached are listed as minimal records.
+    minimal_for_down_cells: bool = False
 
 
 _STATUS_TASKS = {
@@ -113,6 +123,7 @@ class ListedServer:
     instance: Instance | None = None
     build_request: dict[str, Any] | None = None
     fault: InstanceFault | None = None
+    project_id: str | None = None  # set on the minimal record of a server in a down cell
 
     @property
     def sort_key(self) -> tuple[dt.datetime, str]:
@@ -143,9 +154,31 @@ async def list_servers(runtime: Runtime, query: ListQuery) -> list[ListedServer]
     found += await _build_requests(runtime, query, marker)
     cells = runtime.require_cells()
     for cell_uuid in cells.cells:
-        found += await _cell_instances(runtime, cell_uuid, query, marker)
+        try:
+            found += await _cell_instances(runtime, cell_uuid, query, marker)
+        except CELL_DOWN_ERRORS as exc:
+            LOG.warning("cell %s is unreachable while listing servers: %s", cell_uuid, exc)
+            if query.minimal_for_down_cells:
+                found += await _down_cell_instances(runtime, cell_uuid, query, marker)
     found.sort(key=lambda s: s.sort_key, reverse=True)
     return found[: query.limit]
+
+
+async def _down_cell_instances(runtime: Runtime, cell_uuid: str, query: ListQuery,
+                               marker: tuple[dt.datetime, str] | None) -> list[ListedServer]:
+    """What the API database alone knows of a down cell's servers: their mappings."""
+    cell = runtime.require_cells().cells[cell_uuid]
+    stmt = select(InstanceMapping).where(InstanceMapping.cell_id == cell.id,
+                                         InstanceMapping.queued_for_delete.is_(False))
+    if query.project_id:
+        stmt = stmt.where(InstanceMapping.project_id == query.project_id)
+    if marker:
+        stmt = stmt.where(or_(InstanceMapping.created_at < marker[0],
+                              and_(InstanceMapping.created_at == marker[0], InstanceMapping.instance_uuid < marker[1])))
+    stmt = stmt.order_by(InstanceMapping.created_at.desc(), InstanceMapping.instance_uuid.desc()).limit(query.limit)
+    async with runtime.require_api_db()() as session:
+        rows = (await session.scalars(stmt)).all()
+    return [ListedServer(created_at=r.created_at, uuid=r.instance_uuid, project_id=r.project_id) for r in rows]
 
 
 async def _build_requests(runtime: Runtime, query: ListQuery,

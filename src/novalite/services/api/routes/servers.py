@@ -42,11 +42,17 @@ async def _list(request: Request, ctx: RequestContext, detail: bool) -> dict[str
     runtime, version = runtime_of(request), version_of(request)
     query = server_list.parse_query(list(request.query_params.multi_items()), ctx, version,
                                     runtime.settings.api.max_limit)
+    query.minimal_for_down_cells = version.at_least("2.69")
     listed = await server_list.list_servers(runtime, query)
     base = base_url(request)
     servers = []
     for item in listed:
-        if not detail:
+        if item.instance is None and item.build_request is None:  # its cell is down: what 2.69 shows
+            minimal = {"id": item.uuid, "status": "UNKNOWN", "links": views.summary_view(item.uuid, "", base)["links"]}
+            if detail:
+                minimal.update(tenant_id=item.project_id, created=item.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            servers.append(minimal)
+        elif not detail:
             name = item.instance.display_name if item.instance else item.build_request["display_name"]  # type: ignore[index]
             servers.append(views.summary_view(item.uuid, name, base))
         elif item.instance is not None:
