@@ -172,6 +172,8 @@ def _install_users(app: FastAPI) -> None:
         async with sessions(request)() as session:
             await require_admin(session, request, "update_user")
             user = await _get(session, IdentityUser, user_id, "user")
+            if fields.default_project_id:
+                await _get(session, IdentityProject, fields.default_project_id, "project")
             for name in ("name", "description", "enabled", "email", "default_project_id"):
                 if (value := getattr(fields, name)) is not None:
                     setattr(user, name, value)

@@ -51,11 +51,11 @@ class KeystoneAuthenticator:
     so a revocation in Keystone takes effect within that time.
     """
 
-    def __init__(self, url: str, cache_seconds: float, timeout: float = 10.0):
+    def __init__(self, url: str, cache_seconds: float, client: httpx.AsyncClient | None = None):
         self._url = url.rstrip("/")
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, RequestContext]] = {}
-        self._client = httpx.AsyncClient(timeout=timeout)
+        self._client = client or httpx.AsyncClient(timeout=10.0)
         self._lock = asyncio.Lock()
 
     async def authenticate(self, token: str | None, request_id: str | None = None) -> RequestContext:
