@@ -6,6 +6,7 @@ start with the option's name instead of being silently ignored.
 
 from __future__ import annotations
 
+import contextvars
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,9 @@ from pydantic_settings import (
 
 ENV_PREFIX = "NOVALITE_"
 CONFIG_ENV = "NOVALITE_CONFIG"
+# The file load_settings was given; a context variable, not the environment, so that
+# loading one file never changes what the next Settings() reads.
+_config_file: contextvars.ContextVar[str | None] = contextvars.ContextVar("novalite_config_file", default=None)
 
 
 class Section(BaseModel):
@@ -181,6 +185,19 @@ class ImageOptions(Section):
     max_size_mb: int = Field(20480, ge=1, description="Largest image upload accepted.")
 
 
+class MetricsOptions(Section):
+    enabled: bool = Field(True, description="Count requests, bus messages and builds (off only to measure the cost).")
+    port: int = Field(0, ge=0, le=65535, description="/metrics, /healthz, /readyz of a process serving no API; 0: none.")
+    readiness_timeout: float = Field(3.0, gt=0, description="Seconds /readyz (and scrape-time gauges) wait per check.")
+
+
+class EventsOptions(Section):
+    subscriber_buffer: int = Field(1000, ge=1, description="Events a slow stream client may lag before it gets a gap.")
+    history: int = Field(10000, ge=0, description="Recent events kept for Last-Event-ID resume.")
+    keepalive: float = Field(15.0, gt=0, description="Seconds between SSE keep-alive comments on a quiet stream.")
+    service_poll_interval: float = Field(5.0, gt=0, description="Seconds between checks for services going up or down.")
+
+
 class LoggingOptions(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -206,6 +223,8 @@ class Settings(BaseSettings):
     identity: IdentityOptions = Field(default_factory=IdentityOptions)
     keystone: KeystoneOptions = Field(default_factory=KeystoneOptions)
     image: ImageOptions = Field(default_factory=ImageOptions)
+    metrics: MetricsOptions = Field(default_factory=MetricsOptions)
+    events: EventsOptions = Field(default_factory=EventsOptions)
     logging: LoggingOptions = Field(default_factory=LoggingOptions)
 
     _toml_file: Path | None = None
@@ -220,7 +239,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get(CONFIG_ENV)
+        path = _config_file.get() or os.environ.get(CONFIG_ENV)
         if path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
         return tuple(sources)
@@ -273,15 +292,17 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         path = Path(config_file)
         if not path.is_file():
             raise ConfigError(f"configuration file {path} does not exist")
-        os.environ[CONFIG_ENV] = str(path)
     elif (env_path := os.environ.get(CONFIG_ENV)) and not Path(env_path).is_file():
         raise ConfigError(f"configuration file {env_path} (from {CONFIG_ENV}) does not exist")
+    token = _config_file.set(str(config_file) if config_file is not None else None)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
     except ValueError as exc:  # e.g. a TOML syntax error
         raise ConfigError(str(exc)) from None
+    finally:
+        _config_file.reset(token)
 
 
 def describe_validation_error(exc: ValidationError) -> str:
