@@ -22,7 +22,11 @@ from novalite.config import Settings
 from novalite.db.engine import make_engine, session_factory
 from novalite.db.migrate import upgrade
 from novalite.drivers import load_driver
+from novalite.events.wiring import EventsRuntime
 from novalite.flavors_seed import seed_flavors
+from novalite.logs import set_identity
+from novalite.observability import metrics
+from novalite.observability.http import MetricsServer
 from novalite.runtime import Runtime
 from novalite.services.identity.authenticator import authenticator_for
 
@@ -60,6 +64,8 @@ class Cloud:
     computes: list = field(default_factory=list)
     conductor: object | None = None
     _consumers: list[Consumer] = field(default_factory=list)
+    _events: EventsRuntime = field(default_factory=EventsRuntime)
+    _metrics_server: MetricsServer | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
     _periodic: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -67,6 +73,8 @@ class Cloud:
         settings = self.settings
         bus = create_bus(settings.bus.transport_url, settings.bus.call_timeout, settings.bus.executor_size)
         runtime = self.runtime = Runtime(settings=settings, bus=bus, authenticator=NoAuthAuthenticator())
+        metrics.switch.on = settings.metrics.enabled
+        set_identity(",".join(sorted(self.roles)), settings.compute.host or None)
         # Our own identity keeps its users and tokens in the API database: placement needs it too.
         needs_api_db = bool(self.roles & {"api", "scheduler", "conductor"}) or (
             "placement" in self.roles and settings.api.auth_strategy == "identity")
@@ -81,6 +89,7 @@ class Cloud:
             # These roles reach computes of every cell, each on its cell's own broker.
             bus = runtime.bus = CellRoutedBus(BusPool(bus, settings.bus.transport_url), runtime.cells)
         await bus.start()
+        await self._events.start(runtime, self.roles)  # before any service: their first events count
         if "scheduler" in self.roles:
             from novalite.services.scheduler import SchedulerManager
 
@@ -102,6 +111,9 @@ class Cloud:
             from novalite.services.api.app import build_app
 
             self.app = build_app(runtime, self.roles)
+        elif settings.metrics.port:
+            self._metrics_server = MetricsServer(runtime, settings.service.bind_host, settings.metrics.port)
+            await self._metrics_server.start()
 
     async def _start_conductors(self, runtime: Runtime) -> None:
         """Serve `conductor` on each served cell's bus, and on the top-level bus for a super-conductor."""
@@ -177,6 +189,9 @@ class Cloud:
             await compute.stop()
         for consumer in self._consumers:
             await consumer.stop()
+        if self._metrics_server is not None:
+            await self._metrics_server.stop()
+        await self._events.stop()
         runtime = self.runtime
         if runtime is None:
             return

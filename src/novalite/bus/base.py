@@ -16,7 +16,9 @@ from pydantic import BaseModel, Field
 from pydantic_core import PydanticSerializationError
 
 from novalite.context import RequestContext, current_context
-from novalite.exceptions import RemotableError, RemoteError, remotable_error
+from novalite.exceptions import MessagingTimeout, RemotableError, RemoteError, remotable_error
+from novalite.logs import current_instance
+from novalite.observability.metrics import count_call_timeout, count_message
 
 LOG = logging.getLogger(__name__)
 
@@ -69,6 +71,15 @@ class Consumer(abc.ABC):
     async def stop(self) -> None: ...
 
 
+def _instance_of(args: dict[str, Any]) -> str | None:
+    """The instance a message is about, for log lines (the argument names our services use)."""
+    uuid = args.get("uuid") or args.get("instance_uuid")
+    instance = args.get("instance")
+    if uuid is None and isinstance(instance, dict):
+        uuid = instance.get("uuid")
+    return uuid if isinstance(uuid, str) else None
+
+
 class Dispatcher:
     """Runs one decoded message against an endpoint object's public async methods."""
 
@@ -84,9 +95,13 @@ class Dispatcher:
                 remotable=False,
             )
             return Reply(msg_id=envelope.msg_id, error=err)
+        count_message(envelope.topic, envelope.kind, "received")
         token = current_context.set(envelope.context)
+        instance_token = current_instance.set(_instance_of(envelope.args))
         try:
             result = await handler(envelope.context, **envelope.args)
+            if envelope.kind == "call":
+                count_message(envelope.topic, "reply", "sent")
             return Reply(msg_id=envelope.msg_id, result=result)
         except Exception as exc:  # every failure must reach the caller, not vanish
             remotable = isinstance(exc, RemotableError)
@@ -99,6 +114,7 @@ class Dispatcher:
             return Reply(msg_id=envelope.msg_id, error=err)
         finally:
             current_context.reset(token)
+            current_instance.reset(instance_token)
 
 
 class Bus(abc.ABC):
@@ -131,16 +147,24 @@ class Bus(abc.ABC):
         return {}
 
     async def cast(self, topic: str, method: str, ctx: RequestContext, **args: Any) -> None:
+        count_message(topic, "cast", "sent")
         await self._send(Envelope(kind="cast", topic=topic, method=method, args=args, context=ctx))
 
     async def fanout(self, topic: str, method: str, ctx: RequestContext, **args: Any) -> None:
+        count_message(topic, "fanout", "sent")
         await self._send(Envelope(kind="fanout", topic=topic, method=method, args=args, context=ctx))
 
     async def call(
         self, topic: str, method: str, ctx: RequestContext, *, timeout: float | None = None, **args: Any
     ) -> Any:
         envelope = Envelope(kind="call", topic=topic, method=method, args=args, context=ctx)
-        reply = await self._request(envelope, timeout or self.call_timeout)
+        count_message(topic, "call", "sent")
+        try:
+            reply = await self._request(envelope, timeout or self.call_timeout)
+        except MessagingTimeout:
+            count_call_timeout(topic)
+            raise
+        count_message(topic, "reply", "received")
         return reply.unwrap()
 
 

@@ -7,6 +7,7 @@ import traceback as tb
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from novalite import events
 from novalite.context import RequestContext
 from novalite.db.cell_models import InstanceAction, InstanceActionEvent, InstanceFault
 from novalite.db.types import utcnow
@@ -20,6 +21,7 @@ async def action_start(session: AsyncSession, ctx: RequestContext, instance_uuid
     )
     session.add(row)
     await session.flush()
+    events.server_action(session, ctx, instance_uuid, action)
     return row
 
 
@@ -41,6 +43,7 @@ async def event_start(session: AsyncSession, ctx: RequestContext, instance_uuid:
     now = utcnow()
     session.add(InstanceActionEvent(action_id=action.id, event=event, start_time=now, host=host))
     action.updated_at = now
+    events.server_action(session, ctx, instance_uuid, action.action, event, "start", host=host)
 
 
 async def event_finish(session: AsyncSession, ctx: RequestContext, instance_uuid: str, event: str,
@@ -66,12 +69,14 @@ async def event_finish(session: AsyncSession, ctx: RequestContext, instance_uuid
         action.message = "Error"
     if finish_action:
         action.finish_time = now
+    events.server_action(session, ctx, instance_uuid, action.action, event, "finish", result)
 
 
 async def add_fault(session: AsyncSession, instance_uuid: str, code: int, message: str,
                     details: str | None = None, host: str | None = None) -> None:
     session.add(InstanceFault(instance_uuid=instance_uuid, code=code, message=message[:255],
                               details=details, host=host))
+    events.server_fault(session, instance_uuid, code, message, host)
 
 
 def format_exception(exc: BaseException) -> str:

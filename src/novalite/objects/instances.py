@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from novalite import events
 from novalite.db.cell_models import Instance
 from novalite.db.types import utcnow
 from novalite.exceptions import Conflict, InstanceNotFound
@@ -68,7 +69,9 @@ async def update(
             f"instance {uuid} has task_state {instance.task_state}, "
             f"expected one of {list(expected_task_state or [])}"
         )
-    return await get(session, uuid)
+    row = await get(session, uuid)
+    events.server_state(session, row)
+    return row
 
 
 async def soft_delete(session: AsyncSession, instance: Instance) -> None:
@@ -79,6 +82,7 @@ async def soft_delete(session: AsyncSession, instance: Instance) -> None:
     instance.terminated_at = now
     instance.deleted_at = now
     instance.deleted = instance.id
+    events.server_state(session, instance)
 
 
 def to_record(instance: Instance) -> InstanceRecord:
@@ -96,11 +100,11 @@ def to_record(instance: Instance) -> InstanceRecord:
         task_state=instance.task_state,
         power_state=instance.power_state,
         availability_zone=instance.availability_zone,
+        key_name=instance.key_name,
         key_data=instance.key_data,
         user_data=instance.user_data,
         metadata=instance.metadata_ or {},
         system_metadata=instance.system_metadata or {},
-        key_name=instance.key_name,
         locked=instance.locked,
         launched_at=instance.launched_at,
         created_at=instance.created_at,

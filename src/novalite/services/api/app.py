@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from novalite.events.stream import events_endpoint
+from novalite.observability.http import RequestMetrics, mount_operations
 from novalite.runtime import Runtime
 from novalite.services.api.compute_app import build_compute_app
 from novalite.services.api.routes.versions import versions_document
@@ -44,4 +46,8 @@ def build_app(runtime: Runtime, roles: set[str]) -> FastAPI:
     async def healthz() -> dict[str, Any]:
         return {"status": "ok"}
 
+    mount_operations(app, runtime)
+    if "api" in roles:
+        app.add_api_route("/events", events_endpoint, methods=["GET"], include_in_schema=False)
+    app.add_middleware(RequestMetrics)
     return app

@@ -10,6 +10,7 @@ from novalite.db.types import utcnow
 from novalite.exceptions import InstanceNotFound
 from novalite.objects.actions import format_exception
 from novalite.objects.instances import UnexpectedTaskState
+from novalite.observability.metrics import observe_build
 from novalite.records import ActionEvent, InstanceRecord
 from novalite.states import PowerState, TaskState, VmState
 
@@ -52,6 +53,7 @@ async def build_and_run(manager: "ComputeManager", ctx: RequestContext, instance
         await conductor.event_finish(ctx, uuid, BUILD_EVENT, "Error", details="deleted during build")
         return
     manager.resources_changed()
+    observe_build("ACTIVE", instance.created_at)
 
 
 async def build_failed(manager: "ComputeManager", ctx: RequestContext, instance: InstanceRecord,

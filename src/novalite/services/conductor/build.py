@@ -11,6 +11,7 @@ from novalite.db.api_models import BuildRequest, CellMapping
 from novalite.db.cell_models import Instance
 from novalite.exceptions import MessagingTimeout, NoValidHost
 from novalite.objects import actions, instances
+from novalite.observability.metrics import observe_build
 from novalite.records import RequestSpecRecord, Selection
 from novalite.services.compute.rpcapi import ComputeAPI
 from novalite.services.conductor import build_requests
@@ -115,3 +116,4 @@ class BuildTasks:
             return
         self.instance_cells.remember(uuid, cell0.uuid)
         LOG.info("server %s buried in cell0: %s [%s]", uuid, reason, ctx.request_id)
+        observe_build("ERROR", instance.created_at)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from typing import Any
 
 from novalite.context import RequestContext
 from novalite.exceptions import NoValidHost
+from novalite.observability.metrics import count_claim_conflict, observe_decision
 from novalite.records import RequestSpecRecord, Selection
 from novalite.runtime import Runtime
 from novalite.services.placement.client import PlacementError
@@ -29,6 +31,7 @@ class SchedulerManager:
 
     async def select_destinations(self, ctx: RequestContext, spec: dict[str, Any],
                                   instance_uuids: list[str]) -> list[list[dict[str, Any]]]:
+        started = time.perf_counter()
         request = RequestSpecRecord.model_validate(spec)
         found = await self.pipeline.candidates(ctx, request)
         if not found.hosts:
@@ -53,6 +56,7 @@ class SchedulerManager:
                 for uuid in claimed:  # all or nothing for a multi-create, as in Nova
                     await placement.delete_allocations(ctx, uuid)
                 raise
+        observe_decision(time.perf_counter() - started)
         return results
 
     async def _context(self, ctx: RequestContext, request: RequestSpecRecord, instance_uuids: list[str],
@@ -108,6 +112,7 @@ class SchedulerManager:
             await placement.claim_resources(ctx, uuid, host.allocation_requests[0], request.project_id,
                                             request.user_id)
         except PlacementError as exc:
+            count_claim_conflict(exc)
             return exc.detail
         group = sctx.group
         if group is not None and group_uuid and group.policy in ("affinity", "anti-affinity"):

@@ -1,0 +1,1 @@
+"""Operating novalite: Prometheus metrics, health and readiness endpoints."""
