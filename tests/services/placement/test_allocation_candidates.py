@@ -215,3 +215,19 @@ async def test_fast_json_matches_the_dict_rendering(client, sessionmaker):
             assert result.candidates
             assert json.loads(candidate_api.render_json(result, request, version)) == \
                 candidate_api.render(result, request, version)
+
+
+async def test_unsuffixed_group_over_a_wide_tree_is_generated_lazily(client):
+    root = await make_rp(client, "wide-root")
+    kids = [await make_rp(client, f"kid{i}", parent=root, inventory={"VCPU": 2, "MEMORY_MB": 512, "DISK_GB": 10})
+            for i in range(12)]
+    body = await candidates(client, "resources=VCPU:1,MEMORY_MB:256,DISK_GB:5&limit=4")
+    assert len(body["allocation_requests"]) == 4
+    for req in body["allocation_requests"]:
+        assert set(req["allocations"]) <= set(kids)
+        total = {}
+        for alloc in req["allocations"].values():
+            for rc, n in alloc["resources"].items():
+                total[rc] = total.get(rc, 0) + n
+        assert total == {"VCPU": 1, "MEMORY_MB": 256, "DISK_GB": 5}
+    assert len({tuple(sorted(r["allocations"])) for r in body["allocation_requests"]}) >= 1

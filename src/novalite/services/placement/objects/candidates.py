@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterable, Iterator
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,13 +147,18 @@ class _Search:
         groups = self.req.groups
         if self.req.root_traits and not self.req.root_traits.matches(self.data.traits.get(root, set())):
             return
-        # options are re-iterated at every depth of the search, so keep them materialized
-        choices: list[list[Option]] = []
+        # A granular group has at most one option per provider: keep those in a list. The
+        # unsuffixed group's options are a product over classes that can be huge in a
+        # wide tree, so it is generated afresh each time the search reaches it.
+        choices: list[Callable[[], Iterable[Option]]] = []
         for group in groups:
-            opts = list(self.options(group, root))
-            if not opts:
+            if group.granular:
+                opts = list(self.options(group, root))
+                choices.append(lambda opts=opts: opts)  # type: ignore[misc]
+            else:
+                choices.append(lambda group=group: self.options(group, root))  # type: ignore[misc]
+            if next(iter(choices[-1]()), None) is None:
                 return
-            choices.append(opts)
         usage: dict[tuple[int, int], int] = {}
         picked: list[Option] = []
         granular_rps: set[int] = set()
@@ -165,7 +170,7 @@ class _Search:
                     yield candidate
                 return
             group = groups[depth]
-            for option in choices[depth]:
+            for option in choices[depth]():
                 resources, rps = option
                 if self.isolate and group.granular and rps and rps[0] in granular_rps:
                     continue
