@@ -1,0 +1,164 @@
+"""The scaled-out shape as real processes on 127.0.0.1: PostgreSQL, RabbitMQ, one process per role.
+
+Used by tests/e2e/test_split_deployment.py and bench/split.py. Every database and vhost
+is created uniquely for one deployment and removed by stop(), and every process is
+stopped by its PID, so parallel runs never meet. The commands are the README's:
+`novalite cell create` per cell, `novalite db upgrade`, then `novalite serve --role ...`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from tests.support.process import NovaliteProcess, free_port
+from tests.support.services import PG_HOST, PG_PORT, PG_USER, RABBIT_URL, pg_url
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
+
+
+async def _pg(statements: list[str]) -> None:
+    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+    try:
+        for statement in statements:
+            await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+class RoleProcess(NovaliteProcess):
+    """A role without an HTTP port: ready once it logs so."""
+
+    def start(self, ready_timeout: float = 60.0) -> "RoleProcess":
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "novalite", *self.args], env=self.env,
+                                     stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.args} exited with {self.proc.returncode}: {self.log_text()[-3000:]}")
+            if ") ready" in self.log_text():
+                return self
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"{self.args} was not ready within {ready_timeout}s: {self.log_text()[-3000:]}")
+
+
+@dataclass
+class SplitDeployment:
+    work_dir: Path
+    schedulers: int = 2
+    conductors_per_cell: int = 1
+    computes_per_cell: int = 2
+    cell_names: tuple[str, ...] = ("cell1", "cell2")
+    api_workers: int = 2
+    extra_env: dict[str, str] = field(default_factory=dict)
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    processes: list[NovaliteProcess] = field(default_factory=list)
+    databases: dict[str, str] = field(default_factory=dict)   # role -> URL
+    vhosts: dict[str, str] = field(default_factory=dict)      # "top" or cell name -> transport URL
+    api: NovaliteProcess | None = None
+    placement: NovaliteProcess | None = None
+
+    @property
+    def hosts(self) -> dict[str, list[str]]:
+        return {cell: [f"{cell}-host{i + 1}" for i in range(self.computes_per_cell)] for cell in self.cell_names}
+
+    def _db_name(self, role: str) -> str:
+        return f"novalite_split_{self.tag}_{role}"
+
+    def env(self, **options: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NOVALITE_")}
+        env.update({
+            "NOVALITE_SERVICE__DATA_DIR": str(self.work_dir),
+            "NOVALITE_DATABASE__API_URL": self.databases["api"],
+            "NOVALITE_DATABASE__PLACEMENT_URL": self.databases["placement"],
+            "NOVALITE_DATABASE__CELL0_URL": self.databases["cell0"],
+            # Ten processes share one PostgreSQL (100 connections): small pools.
+            "NOVALITE_DATABASE__POOL_SIZE": "2",
+            "NOVALITE_BUS__TRANSPORT_URL": self.vhosts["top"],
+            "NOVALITE_API__AUTH_STRATEGY": "noauth2", "NOVALITE_IMAGE__ENABLED": "false",
+            "NOVALITE_COMPUTE__HEARTBEAT_INTERVAL": "2", "NOVALITE_FAKE_DRIVER__VCPUS": "64",
+        })
+        if self.placement is not None:
+            env["NOVALITE_PLACEMENT__URL"] = f"{self.placement.url}/placement"
+        env.update(self.extra_env)
+        env.update({f"NOVALITE_{k.upper()}": v for k, v in options.items()})
+        return env
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "novalite", *args], env=self.env(), capture_output=True,
+                              text=True, timeout=180)
+        if done.returncode != 0:
+            raise RuntimeError(f"novalite {' '.join(args)}: {done.stdout}{done.stderr}")
+        return done.stdout
+
+    def prepare(self) -> None:
+        """Databases, vhosts, cell mappings and schemas: what an operator does once."""
+        roles = ["api", "placement", "cell0", *self.cell_names]
+        self.databases = {role: pg_url(self._db_name(role)) for role in roles}
+        asyncio.run(_pg([f'CREATE DATABASE "{self._db_name(role)}"' for role in roles]))
+        for name in ("top", *self.cell_names):
+            vhost = f"novalite_split_{self.tag}_{name}"
+            rabbitmqctl("add_vhost", vhost)
+            rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+            self.vhosts[name] = RABBIT_URL.rstrip("/") + "/" + vhost
+        for cell in self.cell_names:
+            self.cli("cell", "create", "--name", cell, "--database-url", self.databases[cell],
+                     "--transport-url", self.vhosts[cell])
+        self.cli("db", "upgrade")
+
+    def _start(self, process: NovaliteProcess) -> NovaliteProcess:
+        self.processes.append(process)
+        process.start()
+        return process
+
+    def _role(self, name: str, role: str, **options: str) -> RoleProcess:
+        return RoleProcess(["serve", "--role", role], self.env(**options), self.work_dir / f"{name}.log", 0)
+
+    def start(self) -> None:
+        """Placement, API, schedulers, then per cell its conductors and computes (servers before clients)."""
+        port = free_port()
+        self.placement = self._start(NovaliteProcess(
+            ["serve", "--role", "placement"], self.env(service__port=str(port)),
+            self.work_dir / "placement.log", port))
+        port = free_port()
+        self.api = self._start(NovaliteProcess(
+            ["serve", "--role", "api"],
+            self.env(service__port=str(port), service__api_workers=str(self.api_workers)),
+            self.work_dir / "api.log", port))
+        for i in range(self.schedulers):
+            self._start(self._role(f"scheduler{i + 1}", "scheduler"))
+        for cell in self.cell_names:
+            for i in range(self.conductors_per_cell):
+                self._start(self._role(f"{cell}-conductor{i + 1}", "conductor", conductor__cell=cell))
+            for host in self.hosts[cell]:
+                self._start(self._role(host, "compute", compute__host=host,
+                                       bus__transport_url=self.vhosts[cell]))
+
+    def stop(self) -> None:
+        """Every process by its PID, then the vhosts and databases; each step whatever the others did."""
+        for process in reversed(self.processes):
+            try:
+                process.stop()
+            except Exception:  # a process that ignores SIGTERM is killed
+                process.kill()
+        self.processes.clear()
+        for url in self.vhosts.values():
+            try:
+                rabbitmqctl("delete_vhost", url.rsplit("/", 1)[1])
+            except subprocess.SubprocessError:
+                pass
+        if self.databases:
+            asyncio.run(_pg([f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'
+                             for url in self.databases.values()]))
