@@ -41,7 +41,11 @@ async def known_zones(runtime: Runtime) -> set[str]:
 
 
 async def node_uuids(runtime: Runtime, host: str) -> list[str] | None:
-    """The compute node uuids of `host`, or None if no cell knows the host."""
+    """The compute node uuids of `host`, or None if no cell knows the host.
+
+    It reads the API database (host mappings): call it before opening an API session,
+    as SQLite's single connection would otherwise wait on itself.
+    """
     cells = runtime.require_cells()
     try:
         cell_uuid = await cells.cell_for_host(host)
@@ -52,12 +56,13 @@ async def node_uuids(runtime: Runtime, host: str) -> list[str] | None:
             select(ComputeNode.uuid).where(ComputeNode.host == host, ComputeNode.deleted == 0))).all())
 
 
-async def sync_host(runtime: Runtime, ctx: RequestContext, session: AsyncSession, host: str) -> None:
-    """Give the host's resource providers exactly the aggregates the (uncommitted) session has for it."""
+async def sync_host(runtime: Runtime, ctx: RequestContext, session: AsyncSession, host: str,
+                    nodes: list[str]) -> None:
+    """Give the host's providers (`nodes`) exactly the aggregates the (uncommitted) session has for it."""
     aggregates = list((await session.scalars(
         select(Aggregate.uuid).join(AggregateHost, AggregateHost.aggregate_id == Aggregate.id)
         .where(AggregateHost.host == host))).all())
     placement = runtime.require_placement()
-    for uuid in await node_uuids(runtime, host) or []:
+    for uuid in nodes:
         if await placement.get_resource_provider(ctx, uuid) is not None:
             await placement.set_aggregates(ctx, uuid, aggregates)

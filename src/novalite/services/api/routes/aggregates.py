@@ -195,6 +195,12 @@ async def aggregate_action(aggregate_id: str, request: Request,
         raise bad_request("The action body must have exactly one of add_host, remove_host, set_metadata.")
     action, args = next(iter(body.items()))
     runtime = runtime_of(request)
+    host, nodes = "", []
+    if action != "set_metadata":
+        host = _parse(HostBody, args).host
+        nodes = await host_aggregates.node_uuids(runtime, host)
+        if nodes is None and action == "add_host":
+            raise not_found(f"Compute host {host} could not be found.")
     async with runtime.require_api_db()() as session:
         async with session.begin():
             agg = await _get(session, aggregate_id)
@@ -204,11 +210,10 @@ async def aggregate_action(aggregate_id: str, request: Request,
                     await _check_zone_change(session, agg, changes[ZONE_KEY])
                 _set_metadata(agg, changes)
             else:
-                host = _parse(HostBody, args).host
-                await (_add_host if action == "add_host" else _remove_host)(request, session, agg, host)
+                await (_add_host if action == "add_host" else _remove_host)(session, agg, host)
                 await session.flush()
                 try:
-                    await host_aggregates.sync_host(runtime, ctx, session, host)
+                    await host_aggregates.sync_host(runtime, ctx, session, host, nodes or [])
                 except PlacementError as exc:  # the transaction rolls back: nothing half-written
                     raise ComputeFault(503, f"Placement refused the aggregate change for host {host}: "
                                             f"{exc.detail}") from None
@@ -217,9 +222,7 @@ async def aggregate_action(aggregate_id: str, request: Request,
         return {"aggregate": aggregate_view(agg, version_of(request))}
 
 
-async def _add_host(request: Request, session: AsyncSession, agg: Aggregate, host: str) -> None:
-    if await host_aggregates.node_uuids(runtime_of(request), host) is None:
-        raise not_found(f"Compute host {host} could not be found.")
+async def _add_host(session: AsyncSession, agg: Aggregate, host: str) -> None:
     if host in agg.host_names:
         raise conflict(f"Aggregate {agg.name} already has host {host}.")
     zone = agg.metadata_dict.get(ZONE_KEY)
@@ -232,7 +235,7 @@ async def _add_host(request: Request, session: AsyncSession, agg: Aggregate, hos
     agg.hosts.append(AggregateHost(host=host))
 
 
-async def _remove_host(request: Request, session: AsyncSession, agg: Aggregate, host: str) -> None:
+async def _remove_host(session: AsyncSession, agg: Aggregate, host: str) -> None:
     row = next((h for h in agg.hosts if h.host == host), None)
     if row is None:
         raise not_found(f"Cannot remove host {host} in aggregate {agg.name}: the host is not in it.")
