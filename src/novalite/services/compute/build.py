@@ -12,6 +12,7 @@ from novalite.objects.actions import format_exception
 from novalite.objects.instances import UnexpectedTaskState
 from novalite.observability.metrics import observe_build
 from novalite.records import ActionEvent, InstanceRecord
+from novalite.services.conductor.reschedule import cast_reschedule
 from novalite.states import PowerState, TaskState, VmState
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ async def build_and_run(manager: "ComputeManager", ctx: RequestContext, instance
     try:
         await manager.driver.spawn(spec)
     except Exception as exc:
-        await build_failed(manager, ctx, instance, exc)
+        await build_failed(manager, ctx, instance, exc, alternates)
         return
     try:
         await conductor.instance_update(
@@ -52,21 +53,24 @@ async def build_and_run(manager: "ComputeManager", ctx: RequestContext, instance
         LOG.info("server %s was deleted while it spawned [%s]", uuid, ctx.request_id)
         await conductor.event_finish(ctx, uuid, BUILD_EVENT, "Error", details="deleted during build")
         return
-    manager.resources_changed()
     observe_build("ACTIVE", instance.created_at)
+    manager.resources_changed()
 
 
 async def build_failed(manager: "ComputeManager", ctx: RequestContext, instance: InstanceRecord,
-                       exc: Exception) -> None:
-    """A spawn failed: clean the hypervisor, free the claim, and leave ERROR with the fault."""
+                       exc: Exception, alternates: list[dict[str, Any]]) -> None:
+    """A spawn failed: clean the hypervisor and hand the build back to the conductor to reschedule.
+
+    The claim stays: the conductor moves it to the next alternate, or frees it and puts
+    the instance in ERROR once the attempts are used up.
+    """
     uuid = instance.uuid
     LOG.warning("spawn of %s failed on %s: %s [%s]", uuid, manager.host, exc, ctx.request_id)
     await manager.driver.destroy(instance.to_spec())
-    await manager.runtime.require_placement().delete_allocations(ctx, uuid)
-    message = f"Build of instance {uuid} failed on host {manager.host}: {exc}"
-    await manager.conductor.set_error(ctx, uuid, message, format_exception(exc), manager.host)
     await manager.conductor.event_finish(ctx, uuid, BUILD_EVENT, "Error", details=str(exc),
                                          traceback=format_exception(exc))
+    await cast_reschedule(manager.conductor.bus, ctx, uuid, manager.host, str(exc) or type(exc).__name__,
+                          alternates)
 
 
 async def terminate(manager: "ComputeManager", ctx: RequestContext, instance: InstanceRecord) -> None:

@@ -16,6 +16,7 @@ from novalite.records import RequestSpecRecord, Selection
 from novalite.services.compute.rpcapi import ComputeAPI
 from novalite.services.conductor import build_requests
 from novalite.services.conductor.instance_cells import InstanceCells
+from novalite.services.conductor.reschedule import RescheduleTasks
 from novalite.services.scheduler.rpcapi import SchedulerAPI
 from novalite.states import TaskState, VmState
 
@@ -35,7 +36,7 @@ def instance_from_build_request(br: BuildRequest) -> Instance:
     return Instance(**data)
 
 
-class BuildTasks:
+class BuildTasks(RescheduleTasks):
     """The conductor's half of Nova's schedule_and_build_instances."""
 
     runtime: "Runtime"

@@ -35,20 +35,24 @@ def group_uuid_of(spec: RequestSpecRecord) -> str | None:
 
 
 async def nodes_of(ctx: RequestContext, placement: PlacementClient, consumers: Iterable[str],
-                   known_nodes: set[str] | dict[str, Any]) -> dict[str, int]:
-    """Compute node uuid -> how many of `consumers` hold allocations there."""
+                   known_nodes: set[str] | dict[str, Any] | None) -> dict[str, int]:
+    """Compute node uuid -> how many of `consumers` hold allocations there.
+
+    `known_nodes` picks the compute node among a consumer's providers; None takes the
+    first provider (right for flat compute nodes, and all a caller without the host cache has).
+    """
     uuids = list(consumers)
     found = await asyncio.gather(*(placement.get_allocations(ctx, c) for c in uuids))
     where: dict[str, int] = {}
     for body in found:
-        providers = [p for p in body.get("allocations", {}) if p in known_nodes]
+        providers = [p for p in body.get("allocations", {}) if known_nodes is None or p in known_nodes]
         if providers:
             where[providers[0]] = where.get(providers[0], 0) + 1
     return where
 
 
 async def load_group(ctx: RequestContext, api: async_sessionmaker[AsyncSession], placement: PlacementClient,
-                     group_uuid: str, exclude: set[str], known_nodes: set[str] | dict[str, Any]
+                     group_uuid: str, exclude: set[str], known_nodes: set[str] | dict[str, Any] | None
                      ) -> tuple[GroupInfo, list[str]] | None:
     """The group with where its members (except `exclude`) run, and its member uuids."""
     async with api() as session:
