@@ -94,3 +94,29 @@ async def test_a_role_without_an_api_serves_metrics_health_and_readiness(cloud_f
         assert "api_database" in ready.json()["checks"]
         text = (await client.get("/metrics")).text
         assert "novalite_bus_messages_total" in text and "novalite_compute_services" in text
+
+
+async def test_the_grafana_dashboard_uses_only_metrics_novalite_exports(cloud, client):
+    import json
+    import re
+    from pathlib import Path
+
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "config" / "grafana-dashboard.json").read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"novalite_[a-z_]+", expr)}
+    server_id = (await boot(client))["server"]["id"]
+    await wait_status(client, server_id, "ACTIVE")
+    exported = set(re.findall(r"^(novalite_[a-z_]+)", await _metrics(client), re.M))
+    # Series that appear only once something happened (a timeout, a conflict, a dropped event).
+    lazy = {"novalite_bus_call_timeouts_total", "novalite_events_dropped_total"}
+    assert used - exported - lazy == set()
+    assert len(used) >= 14
+
+
+def test_only_concurrent_update_refusals_count_as_claim_conflicts():
+    from novalite.services.placement.client import PlacementError
+
+    before = metrics.PLACEMENT_CLAIM_CONFLICTS._value.get()
+    metrics.count_claim_conflict(PlacementError(409, "generation changed", "placement.concurrent_update"))
+    metrics.count_claim_conflict(PlacementError(409, "not enough VCPU", "placement.undefined_code"))
+    assert metrics.PLACEMENT_CLAIM_CONFLICTS._value.get() - before == 1

@@ -56,17 +56,20 @@ def _queues_table(samples: Samples) -> Table:
 def _builds_table(remote: Remote, samples: Samples, now: dt.datetime) -> tuple[Table, int]:
     timeout = next((v for _, v in samples.get("novalite_build_timeout_seconds", [])), 600.0)
     table = Table(title=f"Builds in progress (stuck after {timeout:g}s)")
-    for column in ("server", "name", "project", "host", "task state", "age", ""):
+    for column in ("server", "name", "project", "host", "task state", "age", "unchanged for", ""):
         table.add_column(column)
     stuck = 0
     servers = remote.get("/compute/v2.1/servers/detail", all_tenants="1", status="BUILD")["servers"]
     for server in sorted(servers, key=lambda s: s.get("created", "")):
         age = _age(server.get("created"), now) or 0.0
-        is_stuck = age > timeout
+        # As the conductor judges it: stuck is silent (nothing changed) for longer than the timeout.
+        silent = _age(server.get("updated") or server.get("created"), now) or 0.0
+        is_stuck = silent > timeout
         stuck += is_stuck
         table.add_row(server["id"], server.get("name", ""), server.get("tenant_id", ""),
                       server.get("OS-EXT-SRV-ATTR:host") or "", server.get("OS-EXT-STS:task_state") or "",
-                      f"{age:.0f}s", "STUCK" if is_stuck else "", style="red" if is_stuck else None)
+                      f"{age:.0f}s", f"{silent:.0f}s", "STUCK" if is_stuck else "",
+                      style="red" if is_stuck else None)
     return table, stuck
 
 

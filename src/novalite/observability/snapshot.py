@@ -55,8 +55,8 @@ async def _cells(runtime: "Runtime") -> list[GaugeMetricFamily]:
                            labels=["cell", "host", "binary", "disabled"])
     heartbeat = GaugeMetricFamily("novalite_service_last_heartbeat_timestamp_seconds",
                                   "Unix time of a service's last heartbeat.", labels=["cell", "host", "binary"])
-    builds = GaugeMetricFamily("novalite_builds", "Instances in vm_state building, and those older than "
-                               "[conductor] build_timeout (stuck).", labels=["cell", "state"])
+    builds = GaugeMetricFamily("novalite_builds", "Instances in vm_state building, and those unchanged for "
+                               "longer than [conductor] build_timeout (stuck).", labels=["cell", "state"])
     timeout = GaugeMetricFamily("novalite_build_timeout_seconds", "[conductor] build_timeout: when a build is stuck.")
     timeout.add_metric([], build_timeout)
     stuck_before = utcnow() - dt.timedelta(seconds=build_timeout)
@@ -69,8 +69,8 @@ async def _cells(runtime: "Runtime") -> list[GaugeMetricFamily]:
                 by_state.add_metric([name, vm_state], count)
             building = select(func.count()).where(Instance.deleted == 0, Instance.vm_state == "building")
             builds.add_metric([name, "in_progress"], await session.scalar(building) or 0)
-            builds.add_metric([name, "stuck"], await session.scalar(
-                building.where(Instance.created_at < stuck_before)) or 0)
+            silent = func.coalesce(Instance.updated_at, Instance.created_at) < stuck_before
+            builds.add_metric([name, "stuck"], await session.scalar(building.where(silent)) or 0)
             if cell.is_cell0:
                 continue
             rows = (await session.scalars(select(Service).where(Service.deleted == 0))).all()

@@ -1,0 +1,91 @@
+"""What operating features cost: servers/s with metrics off, on, and on with 100 event-stream subscribers.
+
+Each configuration boots the same servers on a fresh all-in-one (bench/boot.py's run),
+rounds alternate between configurations so drift hits all of them alike, and the
+median of the rounds is compared with metrics off.
+
+    python bench/observability.py --servers 200 --concurrency 20 --rounds 3 --subscribers 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from boot import HEADERS, run  # noqa: E402
+
+from tests.support.process import all_in_one  # noqa: E402
+
+
+async def _subscriber(url: str, counts: list[int], index: int) -> None:
+    """Reads every event as it comes, as `novalite events --follow` would."""
+    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30.0, read=None)) as client:
+        async with client.stream("GET", "/events", headers={"X-Auth-Token": HEADERS["X-Auth-Token"]}) as response:
+            response.raise_for_status()
+            async for line in response.aiter_lines():
+                if line.startswith("id:"):
+                    counts[index] += 1
+
+
+async def _measure(url: str, pid: int | None, args: argparse.Namespace, subscribers: int) -> tuple[float, int]:
+    counts = [0] * subscribers
+    tasks = [asyncio.create_task(_subscriber(url, counts, i)) for i in range(subscribers)]
+    await asyncio.sleep(1.0 if subscribers else 0)  # let them connect before the first boot
+    try:
+        result = await run(url, args.servers, args.concurrency, "1", pid)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return result["servers_per_s"], min(counts) if counts else 0
+
+
+def _round(name: str, metrics_on: bool, subscribers: int, args: argparse.Namespace) -> tuple[float, int]:
+    data_dir = Path(tempfile.mkdtemp(prefix=f"novalite-bench-{name}-"))
+    proc = all_in_one(data_dir, {"NOVALITE_COMPUTE__FAKE_HOST_COUNT": str(args.hosts),
+                                 "NOVALITE_FAKE_DRIVER__VCPUS": "64", "NOVALITE_LOGGING__LEVEL": "WARNING",
+                                 "NOVALITE_METRICS__ENABLED": "true" if metrics_on else "false",
+                                 "NOVALITE_EVENTS__SUBSCRIBER_BUFFER": "100000"}).start()
+    try:
+        return asyncio.run(_measure(proc.url, proc.proc.pid if proc.proc else None, args, subscribers))
+    finally:
+        proc.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--servers", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--subscribers", type=int, default=100)
+    parser.add_argument("--hosts", type=int, default=3)
+    args = parser.parse_args()
+    configs = [("metrics off", False, 0), ("metrics on", True, 0),
+               (f"metrics on + {args.subscribers} subscribers", True, args.subscribers)]
+    rates: dict[str, list[float]] = {name: [] for name, _, _ in configs}
+    delivered: dict[str, int] = {}
+    for _ in range(args.rounds):
+        for name, metrics_on, subscribers in configs:
+            rate, events = _round(name.split()[0], metrics_on, subscribers, args)
+            rates[name].append(rate)
+            delivered[name] = events
+            print(f"  {name:<32} {rate:7.1f} servers/s", flush=True)
+    base = statistics.median(rates[configs[0][0]])
+    print(f"\n| configuration | servers/s (median of {args.rounds}) | overhead |")
+    print("| --- | ---: | ---: |")
+    for name, _, subscribers in configs:
+        median = statistics.median(rates[name])
+        extra = f" ({delivered[name]} events to the slowest subscriber)" if subscribers else ""
+        print(f"| {name}{extra} | {median:.1f} | {100 * (base - median) / base:+.1f}% |")
+
+
+if __name__ == "__main__":
+    main()
