@@ -29,7 +29,9 @@ def _summary(record: dict) -> tuple:
     return ("event", data["event"], data["phase"], data.get("result"))
 
 
-async def test_a_boot_streams_state_changes_and_action_events_in_order(cloud):
+async def test_a_boot_streams_state_changes_and_action_events_in_order(cloud_factory, settings_factory,
+                                                                       transport_url):
+    cloud = await cloud_factory(settings_factory(bus={"transport_url": transport_url}))
     async with serving(cloud.app) as base, client_for(cloud, token="alice:p1") as client:
         async with open_stream(base, "alice:p1") as stream:
             server_id, request_id = await _post_server(client)

@@ -64,10 +64,11 @@ async def test_a_failed_build_is_observed_as_error_and_metrics_can_be_switched_o
         metrics.switch.on = True
 
 
-async def test_the_queue_depth_of_a_slow_compute_rises_and_falls(cloud_factory, settings_factory):
+async def test_the_queue_depth_of_a_slow_compute_rises_and_falls(cloud_factory, settings_factory, transport_url):
     """One compute that handles one message at a time and spawns slowly: builds wait in its queue."""
     cloud = await cloud_factory(settings_factory(
-        compute={"fake_host_count": 1}, fake_driver={"spawn_delay": 0.3}, bus={"executor_size": 1}))
+        compute={"fake_host_count": 1}, fake_driver={"spawn_delay": 0.3},
+        bus={"executor_size": 1, "transport_url": transport_url}))
     async with client_for(cloud) as client:
         ids = [(await boot(client, name=f"vm{i}"))["server"]["id"] for i in range(5)]
         depths = []
