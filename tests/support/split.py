@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,57 +109,67 @@ class SplitDeployment:
         roles = ["api", "placement", "cell0", *self.cell_names]
         self.databases = {role: pg_url(self._db_name(role)) for role in roles}
         asyncio.run(_pg([f'CREATE DATABASE "{self._db_name(role)}"' for role in roles]))
-        for name in ("top", *self.cell_names):
+        def add_vhost(name: str) -> None:
             vhost = f"novalite_split_{self.tag}_{name}"
             rabbitmqctl("add_vhost", vhost)
-            rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
             self.vhosts[name] = RABBIT_URL.rstrip("/") + "/" + vhost
+            rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+        with ThreadPoolExecutor(4) as pool:  # rabbitmqctl takes a second or two per call
+            list(pool.map(add_vhost, ("top", *self.cell_names)))
         for cell in self.cell_names:
             self.cli("cell", "create", "--name", cell, "--database-url", self.databases[cell],
                      "--transport-url", self.vhosts[cell])
         self.cli("db", "upgrade")
 
-    def _start(self, process: NovaliteProcess) -> NovaliteProcess:
-        self.processes.append(process)
-        process.start()
-        return process
+    def _start_together(self, processes: list[NovaliteProcess]) -> None:
+        """Start processes side by side (each takes seconds to import and connect)."""
+        self.processes += processes
+        with ThreadPoolExecutor(len(processes)) as pool:
+            for future in [pool.submit(process.start) for process in processes]:
+                future.result()
 
     def _role(self, name: str, role: str, **options: str) -> RoleProcess:
         return RoleProcess(["serve", "--role", role], self.env(**options), self.work_dir / f"{name}.log", 0)
 
     def start(self) -> None:
-        """Placement, API, schedulers, then per cell its conductors and computes (servers before clients)."""
+        """Placement, API, schedulers and conductors; then the computes, which call placement and
+        their conductor as they start (on RabbitMQ a topic must be served before it is called)."""
         port = free_port()
-        self.placement = self._start(NovaliteProcess(
-            ["serve", "--role", "placement"], self.env(service__port=str(port)),
-            self.work_dir / "placement.log", port))
+        self.placement = NovaliteProcess(["serve", "--role", "placement"], self.env(service__port=str(port)),
+                                         self.work_dir / "placement.log", port)
         port = free_port()
-        self.api = self._start(NovaliteProcess(
-            ["serve", "--role", "api"],
-            self.env(service__port=str(port), service__api_workers=str(self.api_workers)),
-            self.work_dir / "api.log", port))
-        for i in range(self.schedulers):
-            self._start(self._role(f"scheduler{i + 1}", "scheduler"))
-        for cell in self.cell_names:
-            for i in range(self.conductors_per_cell):
-                self._start(self._role(f"{cell}-conductor{i + 1}", "conductor", conductor__cell=cell))
-            for host in self.hosts[cell]:
-                self._start(self._role(host, "compute", compute__host=host,
-                                       bus__transport_url=self.vhosts[cell]))
+        self.api = NovaliteProcess(
+            ["serve", "--role", "api"], self.env(service__port=str(port), service__api_workers=str(self.api_workers)),
+            self.work_dir / "api.log", port)
+        first: list[NovaliteProcess] = [self.placement, self.api]
+        first += [self._role(f"scheduler{i + 1}", "scheduler") for i in range(self.schedulers)]
+        first += [self._role(f"{cell}-conductor{i + 1}", "conductor", conductor__cell=cell)
+                  for cell in self.cell_names for i in range(self.conductors_per_cell)]
+        self._start_together(first)
+        self._start_together([self._role(host, "compute", compute__host=host, bus__transport_url=self.vhosts[cell])
+                              for cell in self.cell_names for host in self.hosts[cell]])
 
     def stop(self) -> None:
         """Every process by its PID, then the vhosts and databases; each step whatever the others did."""
-        for process in reversed(self.processes):
+        def stop_one(process: NovaliteProcess) -> None:
             try:
                 process.stop()
             except Exception:  # a process that ignores SIGTERM is killed
                 process.kill()
-        self.processes.clear()
-        for url in self.vhosts.values():
+
+        def delete_vhost(url: str) -> None:
             try:
                 rabbitmqctl("delete_vhost", url.rsplit("/", 1)[1])
             except subprocess.SubprocessError:
                 pass
+
+        if self.processes:
+            with ThreadPoolExecutor(len(self.processes)) as pool:
+                list(pool.map(stop_one, self.processes))
+        self.processes.clear()
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(delete_vhost, list(self.vhosts.values())))
         if self.databases:
             asyncio.run(_pg([f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'
                              for url in self.databases.values()]))
