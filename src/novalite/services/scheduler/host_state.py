@@ -23,7 +23,7 @@ class AggregateInfo:
         return self.metadata.get("availability_zone")
 
 
-@dataclass
+@dataclass(slots=True)
 class HostState:
     uuid: str                     # compute node uuid == root resource provider uuid
     host: str

@@ -38,12 +38,6 @@ class BaseWeigher:
                 return min(values)
         return self.default_multiplier(ctx)
 
-    def matters(self, hosts: list[HostState], ctx: SchedulingContext) -> bool:
-        """False when every host's multiplier is 0: skip the work (and the statistics it needs)."""
-        if self.default_multiplier(ctx) != 0.0:
-            return True
-        return bool(self.option) and any(h.aggregate_metadata(self.option) for h in hosts)
-
 
 @dataclass
 class WeighedHost:
@@ -65,12 +59,16 @@ def weigh_hosts(hosts: list[HostState], weighers: list[BaseWeigher],
     weighed = [WeighedHost(h) for h in hosts]
     if not hosts:
         return weighed
+    # Aggregate overrides are rare: look for them once, not once per host and weigher.
+    overridden = {key for h in hosts for agg in h.aggregates for key in agg.metadata}
     for weigher in weighers:
-        if not weigher.matters(hosts, ctx):
+        per_host = bool(weigher.option) and weigher.option in overridden
+        constant = weigher.default_multiplier(ctx)
+        if constant == 0.0 and not per_host:
             continue
         norms = normalise([weigher.weight(h, ctx) for h in hosts])
         for item, norm in zip(weighed, norms):
-            part = weigher.multiplier(item.host, ctx) * norm + 0.0  # no -0.0 in reports
+            part = (weigher.multiplier(item.host, ctx) if per_host else constant) * norm + 0.0  # no -0.0
             item.breakdown[weigher.name] = part
             item.weight += part
     weighed.sort(key=lambda item: -item.weight)
