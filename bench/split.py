@@ -26,8 +26,7 @@ COLUMNS = ("servers_per_s", "to_active_median_s", "to_active_p95_s", "post_media
 
 def measure(processes: int, servers: int, concurrency: int) -> dict[str, float]:
     deployment = SplitDeployment(Path(tempfile.mkdtemp(prefix="novalite-split-bench-")),
-                                 schedulers=processes, conductors_per_cell=processes,
-                                 extra_env={"NOVALITE_LOGGING__LEVEL": "WARNING"})
+                                 schedulers=processes, conductors_per_cell=processes)
     try:
         deployment.prepare()
         deployment.start()

@@ -21,6 +21,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from novalite.context import RequestContext
 from novalite.db.api_models import BuildRequest, InstanceMapping
@@ -117,7 +118,11 @@ class StuckBuildMonitor:
             reason = (f"Build of instance {uuid} timed out after {self.timeout:g} s (conductor.build_timeout): "
                       "it was never scheduled to a cell")
             # Burying moves the build request away atomically; a build that got there first wins.
-            await self.manager.bury_in_cell0(ctx, uuid, reason)
+            try:
+                await self.manager.bury_in_cell0(ctx, uuid, reason)
+            except IntegrityError:
+                LOG.info("build of %s was ended by another conductor", uuid)
+                continue
             if await self._mapped_cell(uuid) == cell0:
                 # A claim the scheduler made for it is nobody's now (cell0 instances hold none).
                 await self.runtime.require_placement().delete_allocations(ctx, uuid)
