@@ -60,16 +60,18 @@ async def update(
         if None in expected:
             clause = clause | Instance.task_state.is_(None)
         query = query.where(clause)
+    # RETURNING hands back the updated row in the same statement (SQLite >= 3.35, PostgreSQL).
     result = await session.execute(
-        query.values(**values, updated_at=utcnow()).execution_options(synchronize_session=False)
+        query.values(**values, updated_at=utcnow()).returning(Instance)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    if result.rowcount == 0:
+    row = result.scalars().first()
+    if row is None:
         instance = await get(session, uuid)  # raises InstanceNotFound if it went away
         raise UnexpectedTaskState(
             f"instance {uuid} has task_state {instance.task_state}, "
             f"expected one of {list(expected_task_state or [])}"
         )
-    row = await get(session, uuid)
     events.server_state(session, row)
     return row
 
