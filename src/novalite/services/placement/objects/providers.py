@@ -24,7 +24,6 @@ from novalite.services.placement.objects.exceptions import (
     PROVIDER_CANNOT_DELETE_PARENT,
     PROVIDER_IN_USE,
     DUPLICATE_NAME,
-    ConcurrentUpdate,
     Conflict,
     InvalidRequest,
     NotFound,
@@ -131,7 +130,8 @@ async def update_provider(session: AsyncSession, uuid: str, name: str,
                           parent_uuid: str | None | object = _UNSET, allow_reparent: bool = False) -> Provider:
     provider = await require(session, uuid)
     await _check_name_free(session, name, own_id=provider.id)
-    values: dict[str, object] = {"name": name, "updated_at": utcnow(), "generation": provider.generation + 1}
+    # as in Placement, renaming or re-parenting leaves the generation alone
+    values: dict[str, object] = {"name": name, "updated_at": utcnow()}
     if parent_uuid is not _UNSET and parent_uuid != provider.parent_uuid:
         if not allow_reparent and provider.parent_uuid is not None:
             raise InvalidRequest("re-parenting a provider is not currently allowed.")
@@ -151,11 +151,7 @@ async def update_provider(session: AsyncSession, uuid: str, name: str,
             values["parent_provider_id"] = parent.id
         if new_root != provider.root_id:
             await session.execute(update(RP).where(RP.c.id.in_(subtree)).values(root_provider_id=new_root))
-    result = await session.execute(
-        update(RP).where(RP.c.id == provider.id, RP.c.generation == provider.generation).values(**values)
-    )
-    if result.rowcount != 1:
-        raise ConcurrentUpdate(f"resource provider {uuid} was updated concurrently")
+    await session.execute(update(RP).where(RP.c.id == provider.id).values(**values))
     return await require(session, uuid)
 
 
