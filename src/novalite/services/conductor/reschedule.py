@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from novalite.bus.base import Bus
 from novalite.context import RequestContext
-from novalite.exceptions import InstanceNotFound
+from novalite.exceptions import InstanceNotFound, MessageDeliveryFailure
 from novalite.objects import actions, instances
 from novalite.objects.instances import UnexpectedTaskState
 from novalite.records import RequestSpecRecord, Selection
@@ -43,12 +43,11 @@ async def cast_reschedule(bus: Bus, ctx: RequestContext, uuid: str, host: str, r
     await bus.cast(TOPIC, "reschedule_build", ctx, uuid=uuid, host=host, reason=reason, alternates=alternates)
 
 
-def exhausted_message(uuid: str, failures: list[str]) -> tuple[str, str]:
-    """The fault: a message naming the hosts, details with every host's reason."""
+def exhausted_message(failures: list[str]) -> tuple[str, str]:
+    """The fault: a message naming the hosts and the last error, details with every host's reason."""
     hosts = ", ".join(f.split(":", 1)[0] for f in failures)
-    message = (f"Exceeded maximum number of retries. Exhausted all hosts available for retrying build "
-               f"failures for instance {uuid}. Hosts tried: {hosts}.")
-    return message, message + "\n" + "\n".join(failures)
+    message = f"Exceeded maximum number of retries: the build failed on {hosts}. Last error on {failures[-1]}"
+    return message, "\n".join(["Exhausted all hosts available for retrying build failures:", *failures])
 
 
 class RescheduleTasks:
@@ -68,7 +67,10 @@ class RescheduleTasks:
         spec.retry.num_attempts += 1
         spec.retry.hosts.append(host)
         spec.retry.failures.append(f"{host}: {reason}")
-        await self.scheduler.record_build_failure(ctx, host)
+        try:
+            await self.scheduler.record_build_failure(ctx, host)
+        except MessageDeliveryFailure as exc:  # a weighing hint must never stop the reschedule
+            LOG.warning("could not tell the schedulers about the failed build on %s: %s", host, exc)
         remaining = [Selection.model_validate(a) for a in alternates]
         max_attempts = self.runtime.settings.scheduler.max_attempts
         while remaining and len(spec.retry.hosts) < max_attempts:
@@ -128,7 +130,7 @@ class RescheduleTasks:
 
     async def _give_up(self, ctx: RequestContext, uuid: str, spec: RequestSpecRecord) -> None:
         await self.runtime.require_placement().delete_allocations(ctx, uuid)
-        message, details = exhausted_message(uuid, spec.retry.failures)
+        message, details = exhausted_message(spec.retry.failures)
         cells = self.runtime.require_cells()
         try:
             cell_uuid = await self.instance_cells.lookup(uuid)
