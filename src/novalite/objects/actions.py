@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import traceback as tb
+from collections import OrderedDict
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novalite import events
 from novalite.context import RequestContext
 from novalite.db.cell_models import InstanceAction, InstanceActionEvent, InstanceFault
 from novalite.db.types import utcnow
+
+
+# (instance uuid, request id) -> (action id, action name). Actions never move or get a
+# new id, so the build path finds its action without a query after the first time.
+_ACTION_IDS: OrderedDict[tuple[str, str], tuple[int, str]] = OrderedDict()
+_ACTION_IDS_MAX = 20_000
+
+
+def _remember(instance_uuid: str, request_id: str, action_id: int, action: str) -> None:
+    _ACTION_IDS[(instance_uuid, request_id)] = (action_id, action)
+    if len(_ACTION_IDS) > _ACTION_IDS_MAX:
+        _ACTION_IDS.popitem(last=False)
 
 
 async def action_start(session: AsyncSession, ctx: RequestContext, instance_uuid: str,
@@ -21,18 +34,25 @@ async def action_start(session: AsyncSession, ctx: RequestContext, instance_uuid
     )
     session.add(row)
     await session.flush()
+    _remember(instance_uuid, ctx.request_id, row.id, action)
     events.server_action(session, ctx, instance_uuid, action)
     return row
 
 
-async def _action_for(session: AsyncSession, ctx: RequestContext, instance_uuid: str) -> InstanceAction | None:
-    query = (
-        select(InstanceAction)
+async def _action_for(session: AsyncSession, ctx: RequestContext, instance_uuid: str) -> tuple[int, str] | None:
+    cached = _ACTION_IDS.get((instance_uuid, ctx.request_id))
+    if cached is not None:
+        return cached
+    found = (await session.execute(
+        select(InstanceAction.id, InstanceAction.action)
         .where(InstanceAction.instance_uuid == instance_uuid, InstanceAction.request_id == ctx.request_id)
         .order_by(InstanceAction.id.desc())
         .limit(1)
-    )
-    return await session.scalar(query)
+    )).first()
+    if found is None:
+        return None
+    _remember(instance_uuid, ctx.request_id, found[0], found[1])
+    return found[0], found[1]
 
 
 async def event_start(session: AsyncSession, ctx: RequestContext, instance_uuid: str, event: str,
@@ -40,10 +60,12 @@ async def event_start(session: AsyncSession, ctx: RequestContext, instance_uuid:
     action = await _action_for(session, ctx, instance_uuid)
     if action is None:
         return  # the action was recorded under another request (e.g. a periodic task)
+    action_id, name = action
     now = utcnow()
-    session.add(InstanceActionEvent(action_id=action.id, event=event, start_time=now, host=host))
-    action.updated_at = now
-    events.server_action(session, ctx, instance_uuid, action.action, event, "start", host=host)
+    await session.execute(insert(InstanceActionEvent).values(action_id=action_id, event=event, start_time=now,
+                                                            host=host))
+    await session.execute(update(InstanceAction).where(InstanceAction.id == action_id).values(updated_at=now))
+    events.server_action(session, ctx, instance_uuid, name, event, "start", host=host)
 
 
 async def event_finish(session: AsyncSession, ctx: RequestContext, instance_uuid: str, event: str,
@@ -52,24 +74,29 @@ async def event_finish(session: AsyncSession, ctx: RequestContext, instance_uuid
     action = await _action_for(session, ctx, instance_uuid)
     if action is None:
         return
+    action_id, name = action
     now = utcnow()
-    row = await session.scalar(
-        select(InstanceActionEvent)
-        .where(InstanceActionEvent.action_id == action.id, InstanceActionEvent.event == event,
+    started = await session.scalar(
+        select(InstanceActionEvent.id)
+        .where(InstanceActionEvent.action_id == action_id, InstanceActionEvent.event == event,
                InstanceActionEvent.finish_time.is_(None))
         .order_by(InstanceActionEvent.id.desc())
         .limit(1)
     )
-    if row is None:
-        row = InstanceActionEvent(action_id=action.id, event=event, start_time=now)
-        session.add(row)
-    row.finish_time, row.result, row.details, row.traceback = now, result, details, traceback
-    action.updated_at = now
+    outcome = {"finish_time": now, "result": result, "details": details, "traceback": traceback}
+    if started is None:
+        await session.execute(insert(InstanceActionEvent).values(action_id=action_id, event=event,
+                                                                start_time=now, **outcome))
+    else:
+        await session.execute(update(InstanceActionEvent).where(InstanceActionEvent.id == started)
+                              .values(**outcome))
+    action_values: dict[str, object] = {"updated_at": now}
     if result == "Error":
-        action.message = "Error"
+        action_values["message"] = "Error"
     if finish_action:
-        action.finish_time = now
-    events.server_action(session, ctx, instance_uuid, action.action, event, "finish", result)
+        action_values["finish_time"] = now
+    await session.execute(update(InstanceAction).where(InstanceAction.id == action_id).values(**action_values))
+    events.server_action(session, ctx, instance_uuid, name, event, "finish", result)
 
 
 async def add_fault(session: AsyncSession, instance_uuid: str, code: int, message: str,
