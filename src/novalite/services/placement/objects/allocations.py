@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novalite.db.types import utcnow
@@ -122,15 +122,26 @@ async def _providers_by_uuid(session: Executor, uuids: set[str]) -> dict[str, tu
     return found
 
 
+# The claim path's statements are built once: building and hashing SQLAlchemy
+# expressions per request cost more CPU than running them.
+_FREED = (select(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id, func.sum(ALLOC.c.used))
+          .where(ALLOC.c.consumer_id.in_(bindparam("consumers", expanding=True)))
+          .group_by(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id))
+_DELETE_ALLOCS = delete(ALLOC).where(ALLOC.c.consumer_id.in_(bindparam("consumers", expanding=True)))
+_ADD_USED = (update(INV)
+             .where(INV.c.resource_provider_id == bindparam("rp"), INV.c.resource_class_id == bindparam("rc"))
+             .values(used=INV.c.used + bindparam("delta")))
+_INVENTORY_OF = (select(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved,
+                        INV.c.allocation_ratio, INV.c.min_unit, INV.c.max_unit, INV.c.step_size, INV.c.used)
+                 .where(INV.c.resource_provider_id.in_(bindparam("rps", expanding=True))))
+
+
 async def release(session: Executor, consumer_uuids: list[str]) -> int:
     """Delete the consumers' allocations, giving their amounts back to the inventories."""
-    freed = (await session.execute(
-        select(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id, func.sum(ALLOC.c.used))
-        .where(ALLOC.c.consumer_id.in_(consumer_uuids))
-        .group_by(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id))).all()
+    freed = (await session.execute(_FREED, {"consumers": consumer_uuids})).all()
     if not freed:
         return 0
-    await session.execute(delete(ALLOC).where(ALLOC.c.consumer_id.in_(consumer_uuids)))
+    await session.execute(_DELETE_ALLOCS, {"consumers": consumer_uuids})
     await _add_used(session, {(rp, rc): -int(amount) for rp, rc, amount in freed})
     return len(freed)
 
@@ -139,31 +150,20 @@ async def _add_used(session: Executor, deltas: dict[tuple[int, int], int]) -> No
     # sorted: concurrent writers lock inventory rows in one order, so they cannot deadlock
     params = [{"rp": rp, "rc": rc, "delta": d} for (rp, rc), d in sorted(deltas.items()) if d]
     if params:
-        await session.execute(
-            update(INV).where(INV.c.resource_provider_id == bindparam("rp"),
-                              INV.c.resource_class_id == bindparam("rc"))
-            .values(used=INV.c.used + bindparam("delta")).execution_options(synchronize_session=False),
-            params)
+        await session.execute(_ADD_USED, params)
 
 
 async def _consume(
     session: Executor, requested: dict[tuple[int, int], list[int]],
     rp_uuids: dict[int, str], rc_names: dict[int, str],
 ) -> None:
-    """Add the amounts to the inventories' usage in one statement, then check each row.
+    """Add the amounts to the inventories' usage, then check each row written.
 
     Every (provider, class) written must have inventory, obey its units and fit its capacity.
     """
     pairs = sorted(requested)
-    # the IN lets the planner use the (provider, class) index; the OR picks the exact rows
-    match = and_(INV.c.resource_provider_id.in_({rp for rp, _ in pairs}),
-                 or_(*(and_(INV.c.resource_provider_id == rp, INV.c.resource_class_id == rc) for rp, rc in pairs)))
-    delta = case(*((and_(INV.c.resource_provider_id == rp, INV.c.resource_class_id == rc), sum(requested[(rp, rc)]))
-                   for rp, rc in pairs), else_=0)
-    rows = await session.execute(
-        update(INV).where(match).values(used=INV.c.used + delta)
-        .returning(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved,
-                   INV.c.allocation_ratio, INV.c.min_unit, INV.c.max_unit, INV.c.step_size, INV.c.used))
+    await _add_used(session, {pair: sum(amounts) for pair, amounts in requested.items()})
+    rows = await session.execute(_INVENTORY_OF, {"rps": sorted({rp for rp, _ in pairs})})
     inv = {(r[0], r[1]): r[2:] for r in rows}
     for pair in pairs:
         rp_uuid, rc = rp_uuids[pair[0]], rc_names[pair[1]]
