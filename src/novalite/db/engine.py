@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 registry.register("sqlite.novalite", "novalite.db.inline_sqlite", "InlineSQLiteDialect")
 
 
+PG_CONNECT_TIMEOUT = 10.0  # seconds
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -42,8 +45,11 @@ def make_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEngin
             cursor.close()
 
         return engine
+    # A cell whose database host is gone must fail fast (listing then shows its servers as
+    # minimal records) rather than hold requests for asyncpg's default minute.
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+        connect_args={"timeout": PG_CONNECT_TIMEOUT},
     )
 
 
