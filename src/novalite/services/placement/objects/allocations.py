@@ -25,7 +25,9 @@ from novalite.services.placement.db_models import (
 )
 from novalite.services.placement.objects import resource_classes
 from novalite.services.placement.objects.cache import memo
-from novalite.services.placement.objects.common import Executor, bump_generation, ensure_named_ids, insert_ignore
+from novalite.services.placement.objects.common import (
+    Executor, bump_generation, dialect_name, ensure_named_ids, insert_ignore,
+)
 from novalite.services.placement.objects.exceptions import (
     ConcurrentUpdate,
     Conflict,
@@ -191,6 +193,17 @@ def _check_consumer_generation(write: ConsumerWrite, current: int | None) -> Non
         f"{'null' if expected is None else expected}")
 
 
+_NEW_CONSUMER: dict[str, Any] = {}
+
+
+def _new_consumer(session: Executor):  # type: ignore[no-untyped-def]
+    """INSERT of a consumer that does nothing if it exists (built once per dialect)."""
+    dialect = dialect_name(session)
+    if dialect not in _NEW_CONSUMER:
+        _NEW_CONSUMER[dialect] = insert_ignore(session, CONSUMER)
+    return _NEW_CONSUMER[dialect]
+
+
 async def _write_consumer(
     session: Executor, write: ConsumerWrite, row: tuple[int, int] | None,
     project_id: int, user_id: int, type_id: int | None,
@@ -200,9 +213,9 @@ async def _write_consumer(
     if row is None:
         if not write.allocations:
             return
-        created = await session.execute(insert_ignore(session, CONSUMER).values(
-            uuid=write.consumer_uuid, project_id=project_id, user_id=user_id, consumer_type_id=type_id,
-            generation=0, created_at=now, updated_at=now))
+        created = await session.execute(_new_consumer(session), {
+            "uuid": write.consumer_uuid, "project_id": project_id, "user_id": user_id,
+            "consumer_type_id": type_id, "generation": 0, "created_at": now, "updated_at": now})
         if created.rowcount != 1:
             raise ConcurrentUpdate(f"consumer generation conflict - expected null but consumer "
                                    f"{write.consumer_uuid} already exists")
