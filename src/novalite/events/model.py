@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 EventKind = Literal["server.state", "server.action", "server.fault", "service.state"]
 
@@ -29,6 +29,13 @@ class Event(BaseModel):
     server_id: str | None = None
     project_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+    _record: str | None = PrivateAttr(default=None)
+
+    def sse_record(self) -> str:
+        """The SSE wire form, built once however many subscribers send it."""
+        if self._record is None:
+            self._record = f"id: {self.id}\nevent: {self.kind}\ndata: {self.model_dump_json()}\n\n"
+        return self._record
 
 
 class Gap(BaseModel):

@@ -80,10 +80,6 @@ def _last_event_id(request: Request) -> int | None:
         raise _Refused(400, f"Last-Event-ID must be an event id from this stream (a number), not {raw!r}.") from None
 
 
-def _record(item: Event) -> str:
-    return f"id: {item.id}\nevent: {item.kind}\ndata: {item.model_dump_json()}\n\n"
-
-
 async def _records(subscription: Subscription, keepalive: float) -> AsyncIterator[str]:
     # First `ready`: the subscription exists (nothing after this is missed) and how many
     # of the events that follow are replayed history.
@@ -95,7 +91,7 @@ async def _records(subscription: Subscription, keepalive: float) -> AsyncIterato
             if item is None:
                 yield ": keepalive\n\n"
             elif isinstance(item, Event):
-                yield _record(item)
+                yield item.sse_record()
             else:
                 yield f"event: gap\ndata: {item.model_dump_json()}\n\n"
     finally:

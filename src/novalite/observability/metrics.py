@@ -72,9 +72,17 @@ class _Switch:
 switch = _Switch()
 
 
+# labels() takes a lock and builds a key on every call; the bound children are reused.
+_message_children: dict[tuple[str, str, str], Counter] = {}
+
+
 def count_message(topic: str, kind: str, direction: str) -> None:
     if switch.on:
-        BUS_MESSAGES.labels(topic, kind, direction).inc()
+        key = (topic, kind, direction)
+        child = _message_children.get(key)
+        if child is None:
+            child = _message_children[key] = BUS_MESSAGES.labels(topic, kind, direction)
+        child.inc()
 
 
 def count_call_timeout(topic: str) -> None:
