@@ -87,6 +87,12 @@ async def test_projects_see_only_their_servers(cloud):
             assert refused.response.status_code == 403
         async with open_stream(base, "admin:admin", {"server": alice_server}) as allowed:
             assert allowed.response.status_code == 200
+        hub = cloud.runtime.extras["events"]
+        for _ in range(200):  # a client that went away leaves no subscription behind
+            if hub.subscriber_count == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert hub.subscriber_count == 0
 
 
 @pytest.mark.parametrize("params, status, words", [
