@@ -121,3 +121,16 @@ def test_only_concurrent_update_refusals_count_as_claim_conflicts():
     metrics.count_claim_conflict(PlacementError(409, "generation changed", "placement.concurrent_update"))
     metrics.count_claim_conflict(PlacementError(409, "not enough VCPU", "placement.undefined_code"))
     assert metrics.PLACEMENT_CLAIM_CONFLICTS._value.get() - before == 1
+
+
+async def test_a_build_failing_everywhere_is_observed_as_rescheduled_then_error(cloud_factory, settings_factory):
+    cloud = await cloud_factory(settings_factory(fake_driver={"fail_spawn": True}, compute={"fake_host_count": 2}))
+    async with client_for(cloud) as client:
+        before = await _metrics(client)
+        server_id = (await boot(client))["server"]["id"]
+        await wait_status(client, server_id, "ERROR")
+        after = await _metrics(client)
+    count = "novalite_build_duration_seconds_count"
+    assert sample(after, count, outcome="rescheduled") - sample(before, count, outcome="rescheduled") == 1
+    assert sample(after, count, outcome="ERROR") - sample(before, count, outcome="ERROR") == 1
+    assert sample(after, count, outcome="ACTIVE") == sample(before, count, outcome="ACTIVE")

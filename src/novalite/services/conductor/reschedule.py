@@ -19,6 +19,7 @@ from novalite.context import RequestContext
 from novalite.exceptions import InstanceNotFound, MessageDeliveryFailure
 from novalite.objects import actions, instances
 from novalite.objects.instances import UnexpectedTaskState
+from novalite.observability.metrics import observe_build
 from novalite.records import RequestSpecRecord, Selection
 from novalite.services.conductor import build_requests
 from novalite.services.placement.client import PlacementError
@@ -126,6 +127,7 @@ class RescheduleTasks:
             return
         LOG.info("rescheduling %s to %s after failures on %s [%s]", uuid, target.service_host,
                  ", ".join(spec.retry.hosts), ctx.request_id)
+        observe_build("rescheduled", record.created_at)
         await self.compute.build_and_run_instance(ctx, target.service_host, record, spec, target, remaining)
 
     async def _give_up(self, ctx: RequestContext, uuid: str, spec: RequestSpecRecord) -> None:
@@ -135,10 +137,11 @@ class RescheduleTasks:
         try:
             cell_uuid = await self.instance_cells.lookup(uuid)
             async with cells.session(cell_uuid) as session, session.begin():
-                await instances.update(session, uuid, {"vm_state": VmState.ERROR, "task_state": None},
-                                       expected_task_state=[TaskState.SPAWNING, TaskState.SCHEDULING])
+                row = await instances.update(session, uuid, {"vm_state": VmState.ERROR, "task_state": None},
+                                             expected_task_state=[TaskState.SPAWNING, TaskState.SCHEDULING])
                 await actions.event_finish(session, ctx, uuid, RESCHEDULE_EVENT, "Error", details=details,
                                            finish_action=True)
                 await actions.add_fault(session, uuid, 500, message, details)
+            observe_build("ERROR", row.created_at)
         except (InstanceNotFound, UnexpectedTaskState):
             LOG.info("server %s was deleted before its build gave up", uuid)
