@@ -106,14 +106,20 @@ def main() -> None:
     parser.add_argument("--url", help="a running novalite; default: start a fresh all-in-one")
     parser.add_argument("--pid", type=int, help="PID of the running novalite, for RSS")
     parser.add_argument("--hosts", type=int, default=3, help="fake compute hosts of the started all-in-one")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.OPTION=VALUE",
+                        help="configuration of the started all-in-one, e.g. --set bus.executor_size=8")
     args = parser.parse_args()
     proc = None
     url, pid = args.url, args.pid
     if url is None:
         data_dir = Path(tempfile.mkdtemp(prefix="novalite-bench-"))
-        proc = all_in_one(data_dir, {"NOVALITE_COMPUTE__FAKE_HOST_COUNT": str(args.hosts),
-                                     "NOVALITE_FAKE_DRIVER__VCPUS": "64",
-                                     "NOVALITE_LOGGING__LEVEL": "WARNING"}).start()
+        env = {"NOVALITE_COMPUTE__FAKE_HOST_COUNT": str(args.hosts), "NOVALITE_FAKE_DRIVER__VCPUS": "64",
+               "NOVALITE_LOGGING__LEVEL": "WARNING"}
+        for item in args.set:
+            option, _, value = item.partition("=")
+            section, _, name = option.partition(".")
+            env[f"NOVALITE_{section.upper()}__{name.upper()}"] = value
+        proc = all_in_one(data_dir, env).start()
         url, pid = proc.url, proc.proc.pid if proc.proc else None
     try:
         result = asyncio.run(run(url, args.servers, args.concurrency, args.flavor, pid))

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 from pathlib import Path
+from typing import Any, Coroutine
 
 import typer
 import uvicorn
@@ -65,7 +66,18 @@ def _launch(settings: Settings, roles: set[str], all_in_one: bool, migrate: bool
             return
         LOG.warning("service.api_workers applies to a process serving only api and/or placement; "
                     "running one worker")
-    asyncio.run(_run(Cloud(settings=settings, roles=roles, all_in_one=all_in_one, migrate=migrate)))
+    run_loop(_run(Cloud(settings=settings, roles=roles, all_in_one=all_in_one, migrate=migrate)))
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop where it is installed: the all-in-one is one event loop doing everything,
+    and uvloop's loop is about twice as cheap per task switch and future as asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 def _launch_workers(settings: Settings, roles: set[str], migrate: bool) -> None:
