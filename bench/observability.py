@@ -2,7 +2,9 @@
 
 Each configuration boots the same servers on a fresh all-in-one (bench/boot.py's run),
 rounds alternate between configurations so drift hits all of them alike, and the
-median of the rounds is compared with metrics off.
+median of the rounds is compared with metrics off: servers/s, and the CPU the cloud's
+process spent per server (steadier than wall-clock time on a machine that is busy
+with other work).
 
     python bench/observability.py --servers 200 --concurrency 20 --rounds 3 --subscribers 100
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -35,20 +38,30 @@ async def _subscriber(url: str, counts: list[int], index: int) -> None:
                     counts[index] += 1
 
 
-async def _measure(url: str, pid: int | None, args: argparse.Namespace, subscribers: int) -> tuple[float, int]:
+def cpu_seconds(pid: int | None) -> float:
+    """user + system CPU of the cloud's process: what it spent, whatever else loads the machine."""
+    if pid is None:
+        return float("nan")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _measure(url: str, pid: int | None, args: argparse.Namespace, subscribers: int) -> tuple[float, float, int]:
     counts = [0] * subscribers
     tasks = [asyncio.create_task(_subscriber(url, counts, i)) for i in range(subscribers)]
     await asyncio.sleep(1.0 if subscribers else 0)  # let them connect before the first boot
+    cpu_before = cpu_seconds(pid)
     try:
         result = await run(url, args.servers, args.concurrency, "1", pid)
+        cpu_ms = 1000 * (cpu_seconds(pid) - cpu_before) / args.servers
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return result["servers_per_s"], min(counts) if counts else 0
+    return result["servers_per_s"], cpu_ms, min(counts) if counts else 0
 
 
-def _round(name: str, metrics_on: bool, subscribers: int, args: argparse.Namespace) -> tuple[float, int]:
+def _round(name: str, metrics_on: bool, subscribers: int, args: argparse.Namespace) -> tuple[float, float, int]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"novalite-bench-{name}-"))
     proc = all_in_one(data_dir, {"NOVALITE_COMPUTE__FAKE_HOST_COUNT": str(args.hosts),
                                  "NOVALITE_FAKE_DRIVER__VCPUS": "64", "NOVALITE_LOGGING__LEVEL": "WARNING",
@@ -108,24 +121,28 @@ def main() -> None:
     configs = [("metrics off", False, 0), ("metrics on", True, 0),
                (f"metrics on + {args.subscribers} subscribers", True, args.subscribers)]
     rates: dict[str, list[float]] = {name: [] for name, _, _ in configs}
+    cpu: dict[str, list[float]] = {name: [] for name, _, _ in configs}
     delivered: dict[str, int] = {}
     for _ in range(args.rounds):
         for name, metrics_on, subscribers in configs:
             try:
-                rate, events = _round(name.split()[0], metrics_on, subscribers, args)
+                rate, cpu_ms, events = _round(name.split()[0], metrics_on, subscribers, args)
             except httpx.HTTPError as exc:  # a dropped keep-alive under load: that round does not count
                 print(f"  {name:<32} round failed: {exc!r}", flush=True)
                 continue
             rates[name].append(rate)
+            cpu[name].append(cpu_ms)
             delivered[name] = events
-            print(f"  {name:<32} {rate:7.1f} servers/s", flush=True)
-    base = statistics.median(rates[configs[0][0]])
-    print(f"\n| configuration | servers/s (median of {args.rounds}) | overhead |")
-    print("| --- | ---: | ---: |")
+            print(f"  {name:<40} {rate:7.1f} servers/s {cpu_ms:7.1f} CPU ms/server", flush=True)
+    base_rate = statistics.median(rates[configs[0][0]])
+    base_cpu = statistics.median(cpu[configs[0][0]])
+    print(f"\n| configuration | servers/s | overhead | cloud CPU ms per server | overhead |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for name, _, subscribers in configs:
-        median = statistics.median(rates[name])
-        extra = f" ({delivered[name]} events to the slowest subscriber)" if subscribers else ""
-        print(f"| {name}{extra} | {median:.1f} | {100 * (base - median) / base:+.1f}% |")
+        rate, cpu_ms = statistics.median(rates[name]), statistics.median(cpu[name])
+        extra = f" ({delivered[name]} events to the slowest)" if subscribers else ""
+        print(f"| {name}{extra} | {rate:.1f} | {100 * (base_rate - rate) / base_rate:+.1f}% | {cpu_ms:.1f} "
+              f"| {100 * (cpu_ms - base_cpu) / base_cpu:+.1f}% |")
 
 
 if __name__ == "__main__":
