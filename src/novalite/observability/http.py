@@ -8,7 +8,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
