@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from typing import Any
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
@@ -49,6 +50,11 @@ def compute_hosts(settings: Settings, all_in_one: bool) -> list[str]:
     if all_in_one and settings.compute.driver == "fake":
         return [f"compute-{i + 1}" for i in range(settings.compute.fake_host_count)]
     return [socket.gethostname()]
+
+
+def _log_failure(task: "asyncio.Task[Any]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        LOG.error("start-up work failed: %r", task.exception(), exc_info=task.exception())
 
 
 @dataclass
@@ -106,7 +112,9 @@ class Cloud:
         if self.all_in_one and self.conductor is not None:
             from novalite.services.conductor.reconcile import reconcile_after_restart
 
-            self._background.append(asyncio.create_task(reconcile_after_restart(self.conductor)))
+            task = asyncio.create_task(reconcile_after_restart(self.conductor))
+            task.add_done_callback(_log_failure)
+            self._background.append(task)
         if self.roles & {"api", "placement"}:
             from novalite.services.api.app import build_app
 

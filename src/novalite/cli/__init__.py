@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from novalite.cli import admin, cells, events, run, status  # noqa: F401  (registers the commands)
+from novalite.cli import admin, cells, events, placement, run, status  # noqa: F401  (registers the commands)
 from novalite.cli.app import app
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from novalite.context import RequestContext
 from novalite.db.api_models import BuildRequest
-from novalite.db.cell_models import Instance
-from novalite.objects import instances
+from novalite.cells import CellRegistry
+from novalite.db.cell_models import Instance, InstanceAction, InstanceFault, Migration
 
 if TYPE_CHECKING:
     from novalite.services.conductor.manager import ConductorManager
@@ -24,16 +25,24 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 
-async def live_consumers(manager: "ConductorManager") -> tuple[set[str], list[str]]:
-    """(every instance and build request uuid that exists, the pending build request uuids)."""
-    runtime = manager.runtime
-    async with runtime.require_api_db()() as session:
+# Migrations in these states are over: their consumer no longer holds anything.
+FINISHED_MIGRATIONS = ("confirmed", "reverted", "error")
+
+
+async def live_consumers(api: async_sessionmaker[AsyncSession], cells: CellRegistry) -> tuple[set[str], list[str]]:
+    """(every consumer that may hold allocations, the pending build request uuids).
+
+    Live: build requests, instances that are not deleted, and migrations still in flight
+    (they hold the source host of a resize until confirm or revert).
+    """
+    async with api() as session:
         pending = list((await session.scalars(select(BuildRequest.instance_uuid))).all())
     live = set(pending)
-    cells = runtime.require_cells()
     for cell_uuid in cells.cells:
         async with cells.session(cell_uuid) as session:
             live |= set((await session.scalars(select(Instance.uuid).where(Instance.deleted == 0))).all())
+            live |= set((await session.scalars(
+                select(Migration.uuid).where(Migration.status.not_in(FINISHED_MIGRATIONS)))).all())
     return live, pending
 
 
@@ -42,20 +51,26 @@ async def reconcile_after_restart(manager: "ConductorManager") -> dict[str, int]
     ctx = RequestContext.admin()
     placement = runtime.require_placement()
     cells = runtime.require_cells()
-    live, pending = await live_consumers(manager)
-    # A build request whose instance also reached a cell: the cast to compute never happened.
+    live, pending = await live_consumers(runtime.require_api_db(), cells)
+    # A build request whose instance also reached a cell: the process died between the
+    # two commits and the cast to compute never happened. The half-made cell row goes
+    # (not soft-deleted: the build sent again creates it anew under the same uuid).
     for uuid in pending:
         for cell_uuid in cells.cells:
             async with cells.session(cell_uuid) as session, session.begin():
-                row = await session.scalar(select(Instance).where(Instance.uuid == uuid, Instance.deleted == 0))
-                if row is not None:
-                    await instances.soft_delete(session, row)
+                await session.execute(delete(InstanceAction).where(InstanceAction.instance_uuid == uuid))
+                await session.execute(delete(InstanceFault).where(InstanceFault.instance_uuid == uuid))
+                await session.execute(delete(Instance).where(Instance.uuid == uuid))
     orphans = [c for c in await placement.list_consumers(ctx) if c not in live or c in pending]
     for consumer in orphans:
         await placement.delete_allocations(ctx, consumer)
     for uuid in pending:
         LOG.info("re-sending the interrupted build of %s", uuid)
-        await manager.build_instances(ctx, [uuid])
+        try:
+            await manager.build_instances(ctx, [uuid])
+        except Exception:  # one bad build must not strand the others in BUILD
+            LOG.exception("re-sending the build of %s failed", uuid)
+            await manager.bury_in_cell0(ctx, uuid, "Build interrupted by a restart, and sending it again failed")
     if orphans or pending:
         LOG.warning("reconciled after restart: %d builds re-sent, %d stale allocations removed",
                     len(pending), len(orphans))
