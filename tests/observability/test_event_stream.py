@@ -188,3 +188,18 @@ async def test_a_last_event_id_older_than_history_starts_with_a_gap():
         assert hub.subscribe(EventFilter(admin=True), last_event_id=99).buffer[0] == Gap(missed=None)
     finally:
         await hub.stop()
+
+
+async def test_a_burst_is_drained_in_order_with_its_gap_last():
+    hub = EventHub(subscriber_buffer=2, history=0)
+    subscription = hub.subscribe(EventFilter(admin=True))
+    for n in range(1, 5):
+        event = _event(n)
+        event.id = n
+        subscription.offer(event)
+    first = await subscription.next(1.0)
+    assert isinstance(first, Event) and first.id == 1
+    burst = subscription.drain(10)
+    assert [getattr(item, "id", None) for item in burst] == [2, None]
+    assert burst[1] == Gap(missed=2, first_id=3, last_id=4)
+    assert subscription.drain(10) == []

@@ -52,6 +52,16 @@ class Subscription:
         self.missed, self.first_missed, self.last_missed = 0, None, None
         return gap
 
+    def drain(self, limit: int) -> list[Event | Gap]:
+        """What is already buffered (up to `limit`), without waiting: one write for a burst."""
+        items: list[Event | Gap] = []
+        while self.buffer and len(items) < limit:
+            items.append(self.buffer.popleft())
+        if self.missed and not self.buffer and len(items) < limit:
+            items.append(Gap(missed=self.missed, first_id=self.first_missed, last_id=self.last_missed))
+            self.missed, self.first_missed, self.last_missed = 0, None, None
+        return items
+
     def close(self) -> None:
         self.hub.subscriptions.discard(self)
 

@@ -20,7 +20,7 @@ from novalite.auth import Unauthorized
 from novalite.context import RequestContext, new_request_id
 from novalite.db.api_models import InstanceMapping
 from novalite.events.hub import EventHub, Subscription
-from novalite.events.model import KINDS, Event, EventFilter
+from novalite.events.model import KINDS, Event, EventFilter, Gap
 from novalite.services.api.errors import fault_response
 
 if TYPE_CHECKING:
@@ -80,6 +80,15 @@ def _last_event_id(request: Request) -> int | None:
         raise _Refused(400, f"Last-Event-ID must be an event id from this stream (a number), not {raw!r}.") from None
 
 
+_BATCH = 64
+
+
+def _wire(item: Event | Gap) -> str:
+    if isinstance(item, Event):
+        return item.sse_record()
+    return f"event: gap\ndata: {item.model_dump_json()}\n\n"
+
+
 async def _records(subscription: Subscription, keepalive: float) -> AsyncIterator[str]:
     # First `ready`: the subscription exists (nothing after this is missed) and how many
     # of the events that follow are replayed history.
@@ -90,10 +99,9 @@ async def _records(subscription: Subscription, keepalive: float) -> AsyncIterato
             item = await subscription.next(keepalive)
             if item is None:
                 yield ": keepalive\n\n"
-            elif isinstance(item, Event):
-                yield item.sse_record()
-            else:
-                yield f"event: gap\ndata: {item.model_dump_json()}\n\n"
+                continue
+            # Events come in bursts (a boot is several): one write for all already waiting.
+            yield "".join(_wire(each) for each in [item, *subscription.drain(_BATCH)])
     finally:
         subscription.close()
 
