@@ -43,7 +43,8 @@ class Subscription:
         if not self.buffer and not self.missed:
             self.wakeup.clear()
             try:
-                await asyncio.wait_for(self.wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):  # no extra task per wait, unlike wait_for
+                    await self.wakeup.wait()
             except TimeoutError:
                 return None
         if self.buffer:

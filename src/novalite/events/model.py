@@ -29,12 +29,12 @@ class Event(BaseModel):
     server_id: str | None = None
     project_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
-    _record: str | None = PrivateAttr(default=None)
+    _record: bytes | None = PrivateAttr(default=None)
 
-    def sse_record(self) -> str:
-        """The SSE wire form, built once however many subscribers send it."""
+    def sse_record(self) -> bytes:
+        """The SSE wire form, built (and encoded) once however many subscribers send it."""
         if self._record is None:
-            self._record = f"id: {self.id}\nevent: {self.kind}\ndata: {self.model_dump_json()}\n\n"
+            self._record = f"id: {self.id}\nevent: {self.kind}\ndata: {self.model_dump_json()}\n\n".encode()
         return self._record
 
 

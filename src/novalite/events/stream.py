@@ -83,13 +83,13 @@ def _last_event_id(request: Request) -> int | None:
 _BATCH = 64
 
 
-def _wire(item: Event | Gap) -> str:
+def _wire(item: Event | Gap) -> bytes:
     if isinstance(item, Event):
         return item.sse_record()
-    return f"event: gap\ndata: {item.model_dump_json()}\n\n"
+    return f"event: gap\ndata: {item.model_dump_json()}\n\n".encode()
 
 
-async def _records(subscription: Subscription, keepalive: float) -> AsyncIterator[str]:
+async def _records(subscription: Subscription, keepalive: float) -> AsyncIterator[bytes | str]:
     # First `ready`: the subscription exists (nothing after this is missed) and how many
     # of the events that follow are replayed history.
     replayed = sum(isinstance(item, Event) for item in subscription.buffer)
@@ -101,7 +101,7 @@ async def _records(subscription: Subscription, keepalive: float) -> AsyncIterato
                 yield ": keepalive\n\n"
                 continue
             # Events come in bursts (a boot is several): one write for all already waiting.
-            yield "".join(_wire(each) for each in [item, *subscription.drain(_BATCH)])
+            yield b"".join(_wire(each) for each in [item, *subscription.drain(_BATCH)])
     finally:
         subscription.close()
 
