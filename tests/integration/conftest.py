@@ -38,9 +38,11 @@ class Deployment:
     clouds: list[Cloud] = field(default_factory=list)
 
     def settings(self, **sections: dict[str, Any]) -> Settings:
+        # Nine Clouds of about five engines each share PostgreSQL with whatever else runs:
+        # one pooled connection per engine (three at a peak).
         base: dict[str, dict[str, Any]] = {
             "database": {"api_url": self.api_url, "placement_url": self.placement_url,
-                         "cell0_url": self.cell0_url, "pool_size": 5},
+                         "cell0_url": self.cell0_url, "pool_size": 1},
             "bus": {"transport_url": self.top_transport, "call_timeout": 30.0},
             "compute": {"heartbeat_interval": 1.0, "resource_report_interval": 5.0},
             "api": {"auth_strategy": "noauth2"},

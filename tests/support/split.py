@@ -85,9 +85,10 @@ class SplitDeployment:
             "NOVALITE_DATABASE__API_URL": self.databases["api"],
             "NOVALITE_DATABASE__PLACEMENT_URL": self.databases["placement"],
             "NOVALITE_DATABASE__CELL0_URL": self.databases["cell0"],
-            # Ten processes share one PostgreSQL (100 connections): small pools, and at most 8
-            # messages at once per consumer so that a burst queues in RabbitMQ, not in a pool.
-            "NOVALITE_DATABASE__POOL_SIZE": "2", "NOVALITE_BUS__EXECUTOR_SIZE": "8",
+            # Ten processes (about 25 engines) share one PostgreSQL of 100 connections with
+            # whatever else runs: one pooled connection per engine (three at a peak), and at
+            # most 8 messages at once per consumer so that a burst queues in RabbitMQ instead.
+            "NOVALITE_DATABASE__POOL_SIZE": "1", "NOVALITE_BUS__EXECUTOR_SIZE": "8",
             "NOVALITE_BUS__TRANSPORT_URL": self.vhosts["top"],
             "NOVALITE_API__AUTH_STRATEGY": "noauth2", "NOVALITE_IMAGE__ENABLED": "false",
             "NOVALITE_COMPUTE__HEARTBEAT_INTERVAL": "2", "NOVALITE_FAKE_DRIVER__VCPUS": "64",
