@@ -64,3 +64,15 @@ async def test_readers_read_images_but_do_not_write(identity):
     assert (await identity.http.get("/image/v2/images", headers=rita)).status_code == 200
     created = await identity.http.post("/image/v2/images", headers=rita, json={"name": "x"})
     assert created.status_code == 403 and "member role" in created.json()["message"]
+
+
+async def test_readers_list_servers_but_cannot_create_or_act(identity):
+    await identity.user_in_project("rex", "rex-pw", "rho", "reader")
+    rex = identity.as_(await identity.token("rex", "rex-pw", "rho"))
+    listed = await identity.http.get("/compute/v2.1/servers", headers=rex)
+    assert listed.status_code == 200 and listed.json() == {"servers": []}
+    body = {"server": {"name": "x", "imageRef": "i", "flavorRef": "1", "networks": "none"}}
+    created = await identity.http.post("/compute/v2.1/servers", headers=rex, json=body)
+    assert created.status_code == 403 and "member role" in created.json()["forbidden"]["message"]
+    keys = await identity.http.post("/compute/v2.1/os-keypairs", headers=rex, json={"keypair": {"name": "k"}})
+    assert keys.status_code == 403

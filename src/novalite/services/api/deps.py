@@ -21,11 +21,19 @@ def version_of(request: Request) -> APIVersion:
     return request.state.api_version
 
 
+_READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
 async def context_of(request: Request) -> RequestContext:
+    """Who asks. As in Nova's default policy, a reader may look but not change anything."""
     runtime = runtime_of(request)
-    return await runtime.authenticator.authenticate(
+    ctx = await runtime.authenticator.authenticate(
         request.headers.get("x-auth-token"), request.state.request_id
     )
+    if request.method not in _READ_METHODS and not ({"member", "admin"} & set(ctx.roles)):
+        raise forbidden("This action needs the member role on the project; the token has only "
+                        f"{', '.join(ctx.roles) or 'no roles'}.")
+    return ctx
 
 
 async def admin_context_of(request: Request) -> RequestContext:
