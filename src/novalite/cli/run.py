@@ -19,6 +19,10 @@ from novalite.logs import setup_logging
 
 LOG = logging.getLogger(__name__)
 
+# Longer than clients keep an idle connection (httpx: 5 s): otherwise the server may close a
+# connection just as a client (placement's, across roles) sends on it, a spurious ReadError.
+KEEP_ALIVE = 75
+
 
 async def _run(cloud: Cloud) -> None:
     settings = cloud.settings
@@ -35,7 +39,8 @@ async def _run(cloud: Cloud) -> None:
     serve_task = None
     if cloud.app is not None:
         config = uvicorn.Config(cloud.app, host=settings.service.bind_host, port=settings.service.port,
-                                log_config=None, access_log=False, lifespan="off")
+                                log_config=None, access_log=False, lifespan="off",
+                                timeout_keep_alive=KEEP_ALIVE)
         server = uvicorn.Server(config)
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         serve_task = asyncio.create_task(server.serve())
@@ -98,7 +103,8 @@ def _launch_workers(settings: Settings, roles: set[str], migrate: bool) -> None:
     LOG.info("novalite (%s) listening on http://%s:%d with %d workers", os.environ[ROLES_ENV],
              settings.service.bind_host, settings.service.port, settings.service.api_workers)
     uvicorn.run("novalite.asgi:app", host=settings.service.bind_host, port=settings.service.port,
-                workers=settings.service.api_workers, log_config=None, access_log=False, lifespan="on")
+                workers=settings.service.api_workers, log_config=None, access_log=False, lifespan="on",
+                timeout_keep_alive=KEEP_ALIVE)
 
 
 @app.command("all-in-one")
