@@ -16,10 +16,6 @@ registry.register("sqlite.novalite", "novalite.db.inline_sqlite", "InlineSQLiteD
 PG_CONNECT_TIMEOUT = 10.0  # seconds
 
 
-def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
-
-
 def make_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An engine tuned per backend.
 

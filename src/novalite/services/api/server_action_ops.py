@@ -28,6 +28,7 @@ class Started:
     record: InstanceRecord
     cell_uuid: str
     host: str
+    migration_uuid: str | None = None
 
 
 def _building(action: str, uuid: str) -> ComputeFault:
@@ -93,8 +94,9 @@ async def create_migration(runtime: Runtime, ctx: RequestContext, uuid: str, *, 
                                          expected_task_state=[instance.task_state])
         except UnexpectedTaskState:
             raise conflict(f"Cannot '{check}' instance {uuid}: another action started on it just now") from None
+        migration_uuid = str(uuidlib.uuid4())
         session.add(Migration(
-            uuid=str(uuidlib.uuid4()), instance_uuid=uuid, migration_type="resize" if new_flavor else "migration",
+            uuid=migration_uuid, instance_uuid=uuid, migration_type="resize" if new_flavor else "migration",
             status="accepted", source_compute=instance.host, source_node=instance.node,
             old_flavor=instance.flavor, new_flavor=new_flavor or instance.flavor,
             project_id=instance.project_id, user_id=instance.user_id,
@@ -102,7 +104,7 @@ async def create_migration(runtime: Runtime, ctx: RequestContext, uuid: str, *, 
         await actions.action_start(session, ctx, uuid, action)
         await actions.event_start(session, ctx, uuid, "conductor_migrate_server", None)
         record = instances.to_record(row)
-    return Started(record=record, cell_uuid=cell_uuid, host=record.host or "")
+    return Started(record=record, cell_uuid=cell_uuid, host=record.host or "", migration_uuid=migration_uuid)
 
 
 async def finished_migration(runtime: Runtime, cell_uuid: str, uuid: str, new_status: str) -> dict[str, Any]:

@@ -169,15 +169,8 @@ async def _migrate(request: Request, ctx: RequestContext, uuid: str, value: Any)
 
 async def _start_move(runtime: Runtime, ctx: RequestContext, uuid: str, started: ops.Started,
                       host: str | None) -> None:
-    from sqlalchemy import select
-
-    from novalite.db.cell_models import Migration
-
-    async with runtime.require_cells().session(started.cell_uuid) as session:
-        migration = await session.scalar(select(Migration).where(Migration.instance_uuid == uuid,
-                                                                 Migration.status == "accepted"))
-    assert migration is not None
-    await ConductorAPI(runtime.bus).migrate_server(ctx, uuid, migration.uuid, host)
+    assert started.migration_uuid is not None
+    await ConductorAPI(runtime.bus).migrate_server(ctx, uuid, started.migration_uuid, host)
 
 
 @action("confirmResize")

@@ -12,7 +12,7 @@ from novalite.services.api.views.common import host_id, isotime, links, usec_tim
 from novalite.states import PowerState, TaskState, VmState, status_from_state
 
 
-def _flavor_view(flavor: dict[str, Any], base: str, version: APIVersion, ctx: RequestContext) -> dict[str, Any]:
+def _flavor_view(flavor: dict[str, Any], base: str, version: APIVersion) -> dict[str, Any]:
     if not version.at_least("2.47"):
         return {"id": flavor["flavorid"], "links": [links(base, "flavors", flavor["flavorid"])[1]]}
     view = {
@@ -58,7 +58,7 @@ def server_view(
         "id": uuid, "name": name, "status": status, "tenant_id": project_id, "user_id": user_id,
         "metadata": metadata, "hostId": host_id(project_id, host),
         "image": _image_view(image_ref, system_metadata.get("image", {}), base, version),
-        "flavor": _flavor_view(flavor, base, version, ctx),
+        "flavor": _flavor_view(flavor, base, version),
         "created": isotime(created_at), "updated": isotime(updated_at or created_at),
         "addresses": {}, "accessIPv4": access_ipv4 or "", "accessIPv6": access_ipv6 or "",
         "links": links(base, "servers", uuid), "OS-DCF:diskConfig": "MANUAL",
