@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable
 
 from novalite.bootstrap import Cloud, parse_roles
 from novalite.config import load_settings
+from novalite.heap import settle_after_start
 from novalite.logs import setup_logging
 
 ROLES_ENV = "NOVALITE_ASGI_ROLES"
@@ -47,6 +48,7 @@ class CloudApp:
                     roles = parse_roles(os.environ.get(ROLES_ENV, "api,placement"))
                     self.cloud = Cloud(settings=settings, roles=roles, migrate=False)
                     await self.cloud.start()
+                    settle_after_start()
                 except Exception as exc:  # uvicorn reports it and stops the worker
                     await send({"type": "lifespan.startup.failed", "message": repr(exc)})
                     return

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from novalite.auth import NoAuthAuthenticator
 from novalite.bus import create_bus
 from novalite.bus.base import Consumer
+from novalite.bus.foreground import ForegroundGate
 from novalite.cell_bus import BusPool, CellRoutedBus
 from novalite.cells import CellRegistry, ensure_default_cells
 from novalite.config import Settings
@@ -79,6 +80,8 @@ class Cloud:
         settings = self.settings
         bus = create_bus(settings.bus.transport_url, settings.bus.call_timeout, settings.bus.executor_size)
         runtime = self.runtime = Runtime(settings=settings, bus=bus, authenticator=NoAuthAuthenticator())
+        if self.roles & {"api", "placement"} and self.roles & {"scheduler", "conductor", "compute"}:
+            runtime.foreground = bus.foreground = ForegroundGate(settings.bus.http_priority_cast_interval)
         metrics.switch.on = settings.metrics.enabled
         set_identity(",".join(sorted(self.roles)), settings.compute.host or None)
         # Our own identity keeps its users and tokens in the API database: placement needs it too.
@@ -110,9 +113,10 @@ class Cloud:
                 await manager.start()
                 self.computes.append(manager)
         if self.all_in_one and self.conductor is not None:
-            from novalite.services.conductor.reconcile import reconcile_after_restart
+            from novalite.services.conductor.reconcile import clean_up_after_restart, resend_builds
 
-            task = asyncio.create_task(reconcile_after_restart(self.conductor))
+            pending = await clean_up_after_restart(self.conductor)
+            task = asyncio.create_task(resend_builds(self.conductor, pending))
             task.add_done_callback(_log_failure)
             self._background.append(task)
         if self.roles & {"api", "placement"}:

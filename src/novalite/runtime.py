@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from novalite.auth import Authenticator
 from novalite.bus.base import Bus
+from novalite.bus.foreground import ForegroundGate
 from novalite.cells import CellRegistry
 from novalite.config import Settings
 from novalite.services.placement.client import PlacementClient
@@ -24,6 +25,7 @@ class Runtime:
     placement_engine: AsyncEngine | None = None
     placement_sessions: async_sessionmaker[AsyncSession] | None = None
     placement: PlacementClient | None = None
+    foreground: ForegroundGate | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
     def require_api_db(self) -> async_sessionmaker[AsyncSession]:

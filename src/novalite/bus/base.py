@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pydantic_core import PydanticSerializationError
 
+from novalite.bus.foreground import ForegroundGate
 from novalite.context import RequestContext, current_context
 from novalite.exceptions import MessagingTimeout, RemotableError, RemoteError, remotable_error
 from novalite.logs import current_instance
@@ -83,10 +84,13 @@ def _instance_of(args: dict[str, Any]) -> str | None:
 class Dispatcher:
     """Runs one decoded message against an endpoint object's public async methods."""
 
-    def __init__(self, endpoint: object):
+    def __init__(self, endpoint: object, foreground: ForegroundGate | None = None):
         self.endpoint = endpoint
+        self.foreground = foreground
 
     async def dispatch(self, envelope: Envelope) -> Reply:
+        if self.foreground is not None and envelope.kind != "call":
+            await self.foreground.wait_turn()
         handler = getattr(self.endpoint, envelope.method, None)
         if envelope.method.startswith("_") or handler is None or not callable(handler):
             err = ReplyError(
@@ -123,6 +127,8 @@ class Bus(abc.ABC):
     def __init__(self, call_timeout: float = 60.0, executor_size: int = 64):
         self.call_timeout = call_timeout
         self.executor_size = executor_size
+        # Set when this process also answers HTTP: its consumers' casts then yield to requests.
+        self.foreground: ForegroundGate | None = None
 
     async def start(self) -> None:
         """Connect; idempotent."""

@@ -113,7 +113,7 @@ class MemoryBus(Bus):
         if fanout:
             fanout_queue = asyncio.Queue()
             self._fanout[topic].append(fanout_queue)
-        consumer = _MemoryConsumer(self, topic, Dispatcher(endpoint), fanout_queue)
+        consumer = _MemoryConsumer(self, topic, Dispatcher(endpoint, self.foreground), fanout_queue)
         self._consumers.append(consumer)
         return consumer
 

@@ -299,7 +299,7 @@ class RabbitBus(Bus):
     async def serve(self, topic: str, endpoint: object, *, fanout: bool = True) -> Consumer:
         await self.start()
         assert self._connection is not None
-        consumer = RabbitConsumer(self, topic, Dispatcher(endpoint))
+        consumer = RabbitConsumer(self, topic, Dispatcher(endpoint, self.foreground))
         await consumer.start(self._connection, EXCHANGE, fanout_exchange_name(topic) if fanout else None)
         self._consumers.add(consumer)
         self._topics.add(topic)

@@ -15,6 +15,7 @@ import uvicorn
 from novalite.bootstrap import ALL_ROLES, Cloud, parse_roles
 from novalite.cli.app import ConfigOption, app, settings_or_exit
 from novalite.config import Settings
+from novalite.heap import settle_after_start
 from novalite.logs import setup_logging
 
 LOG = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ async def _run(cloud: Cloud) -> None:
         from novalite.services.identity.setup import prepare_all_in_one
 
         await prepare_all_in_one(settings, cloud.runtime.api_sessions, LOG.info)
+    settle_after_start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

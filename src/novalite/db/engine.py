@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.dialects import registry
@@ -49,5 +50,44 @@ def make_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEngin
     )
 
 
+class InlineClosingSession(AsyncSession):
+    """A session that closes in the caller's task, for the inline SQLite driver.
+
+    SQLAlchemy closes an `async with` session in a task of its own, shielded so a
+    cancellation cannot abandon a half-returned connection. That costs the caller two
+    loop turns and keeps the connection checked out until the loop reaches the close
+    task; with one connection per SQLite database, every other task waiting for it
+    waits a whole loop cycle per session. Inline statements never suspend, so the
+    close cannot be interrupted and needs no task.
+    """
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        await self.close()
+
+
+class _InlineTransactionScope:
+    """`async with maker.begin() as session`: commit or roll back, then close, in the caller's task."""
+
+    def __init__(self, session: InlineClosingSession):
+        self._session = session
+
+    async def __aenter__(self) -> AsyncSession:
+        self._transaction = await self._session.begin()
+        return self._session
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        try:
+            await self._transaction.__aexit__(type_, value, traceback)
+        finally:
+            await self._session.close()
+
+
+class InlineSessionMaker(async_sessionmaker[AsyncSession]):
+    def begin(self) -> Any:
+        return _InlineTransactionScope(self())
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    if engine.dialect.driver == "novalite":
+        return InlineSessionMaker(engine, expire_on_commit=False, class_=InlineClosingSession)
     return async_sessionmaker(engine, expire_on_commit=False)

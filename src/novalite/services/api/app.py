@@ -11,6 +11,7 @@ from novalite.events.stream import events_endpoint
 from novalite.observability.http import RequestMetrics, mount_operations
 from novalite.runtime import Runtime
 from novalite.services.api.compute_app import build_compute_app
+from novalite.services.api.foreground import ForegroundRequests
 from novalite.services.api.routes.versions import versions_document
 
 
@@ -50,4 +51,6 @@ def build_app(runtime: Runtime, roles: set[str]) -> FastAPI:
     if "api" in roles:
         app.add_api_route("/events", events_endpoint, methods=["GET"], include_in_schema=False)
     app.add_middleware(RequestMetrics)
+    if runtime.foreground is not None:
+        app.add_middleware(ForegroundRequests, gate=runtime.foreground)
     return app

@@ -46,6 +46,9 @@ async def check_zone(runtime: Runtime, zone: str | None) -> None:
 async def check_hints(runtime: Runtime, ctx: RequestContext, hints: dict[str, Any]) -> dict[str, Any] | None:
     """Check the hints the built-in filters read; return the server group the `group` hint names."""
     group: dict[str, Any] | None = None
+    if not {"group", "same_host", "different_host"} & hints.keys():
+        _check_query_hint(hints)
+        return None
     async with runtime.require_api_db()() as session:
         if "group" in hints:
             ids = _uuids("group", hints["group"])
@@ -65,12 +68,16 @@ async def check_hints(runtime: Runtime, ctx: RequestContext, hints: dict[str, An
             missing = [i for i in ids if i not in found]
             if missing:
                 raise bad_request(f"Invalid {name} hint: server {missing[0]} could not be found.")
+    _check_query_hint(hints)
+    return group
+
+
+def _check_query_hint(hints: dict[str, Any]) -> None:
     if "query" in hints:
         try:
             parse_query(hints["query"])
         except (ValueError, TypeError, QueryError) as exc:
             raise bad_request(f"Invalid query hint {hints['query']!r}: {exc}") from None
-    return group
 
 
 async def add_group_members(session: AsyncSession, group: dict[str, Any] | None, uuids: list[str]) -> None:

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from novalite.context import RequestContext
-from novalite.db.api_models import BuildRequest, Flavor, InstanceMapping, RequestSpec
+from novalite.db.api_models import BuildRequest, Flavor, FlavorExtraSpec, InstanceMapping, RequestSpec
 from novalite.db.types import utcnow
 from novalite.records import FlavorRecord, ImageRecord, RequestSpecRecord
 from novalite.runtime import Runtime
@@ -58,24 +59,36 @@ def hostname_from(name: str) -> str:
     return label or "server"
 
 
-async def find_flavor(runtime: Runtime, flavor_ref: str) -> Flavor:
-    flavor_id = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
-    async with runtime.require_api_db()() as session:
-        flavor = await session.scalar(select(Flavor).where(Flavor.flavorid == flavor_id))
-    if flavor is None:
+def _load_flavor(session: Session, flavor_id: str) -> FlavorRecord:
+    row = session.execute(select(Flavor.__table__).where(Flavor.flavorid == flavor_id)).first()
+    if row is None:
         raise bad_request(f"Flavor {flavor_id} could not be found.")
-    if flavor.disabled:
+    if row.disabled:
         raise bad_request(f"Flavor {flavor_id} is disabled and cannot be used for new servers.")
-    return flavor
-
-
-def flavor_record(flavor: Flavor) -> FlavorRecord:
+    specs = session.execute(select(FlavorExtraSpec.key, FlavorExtraSpec.value)
+                            .where(FlavorExtraSpec.flavor_id == row.id)).all()
     return FlavorRecord(
-        flavorid=flavor.flavorid, name=flavor.name, vcpus=flavor.vcpus, memory_mb=flavor.memory_mb,
-        root_gb=flavor.root_gb, ephemeral_gb=flavor.ephemeral_gb, swap=flavor.swap,
-        rxtx_factor=flavor.rxtx_factor, is_public=flavor.is_public, description=flavor.description,
-        extra_specs=flavor.extra_specs_dict,
+        flavorid=row.flavorid, name=row.name, vcpus=row.vcpus, memory_mb=row.memory_mb,
+        root_gb=row.root_gb, ephemeral_gb=row.ephemeral_gb, swap=row.swap,
+        rxtx_factor=row.rxtx_factor, is_public=row.is_public, description=row.description,
+        extra_specs={key: value for key, value in specs},
     )
+
+
+async def find_flavor(runtime: Runtime, flavor_ref: str) -> FlavorRecord:
+    """The usable flavor a request names (by id or link), with its extra specs, or a 400."""
+    flavor_id = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
+    # Core rows in one synchronous pass: this runs on every boot, and ORM entities or one
+    # asyncio hand-off per statement cost several times the two small queries themselves.
+    async with runtime.require_api_db()() as session:
+        return await session.run_sync(_load_flavor, flavor_id)
+
+
+def _insert_builds(session: Session, builds: list[dict[str, Any]], specs: list[dict[str, Any]],
+                   mappings: list[dict[str, Any]]) -> None:
+    session.execute(insert(BuildRequest.__table__), builds)
+    session.execute(insert(RequestSpec.__table__), specs)
+    session.execute(insert(InstanceMapping.__table__), mappings)
 
 
 async def resolve_image(runtime: Runtime, ctx: RequestContext, image_ref: str, flavor: FlavorRecord) -> ImageRecord:
@@ -116,7 +129,7 @@ async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, 
     count = server.max_count or server.min_count
     if count > MAX_INSTANCES_PER_REQUEST:
         raise bad_request(f"max_count {count} is larger than {MAX_INSTANCES_PER_REQUEST} servers per request.")
-    flavor = flavor_record(await find_flavor(runtime, server.flavorRef))
+    flavor = await find_flavor(runtime, server.flavorRef)
     hints = request.scheduler_hints or request.scheduler_hints_legacy or {}
     group = await check_hints(runtime, ctx, hints)
 
@@ -130,34 +143,37 @@ async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, 
         flavor=flavor, image=image, num_instances=count, availability_zone=zone,
         scheduler_hints=hints, instance_group=group,
     )
+    builds, specs, mappings = [], [], []
+    for index, uuid in enumerate(uuids):
+        name = server.name if count == 1 else f"{server.name}-{index + 1}"
+        hostname = server.hostname or hostname_from(name)
+        if count > 1 and server.hostname:
+            hostname = f"{server.hostname}-{index + 1}"
+        instance = {
+            "uuid": uuid, "display_name": name, "display_description": server.description,
+            "hostname": hostname, "project_id": ctx.project_id, "user_id": ctx.user_id,
+            "image_ref": image.id, "flavor": flavor.model_dump(mode="json"),
+            "vm_state": VmState.BUILDING, "task_state": TaskState.SCHEDULING, "power_state": 0,
+            "availability_zone": zone, "user_data": server.user_data,
+            "key_name": server.key_name, "key_data": key_data,
+            "config_drive": "True" if server.config_drive else "",
+            "access_ip_v4": server.accessIPv4, "access_ip_v6": server.accessIPv6,
+            "metadata": server.metadata,
+            "system_metadata": {"image": image.properties, "scheduler_hints": hints,
+                                "pinned_az": zone},
+            "tags": {"tags": server.tags or []},
+            "launch_index": index, "reservation_id": reservation_id,
+            "created_at": now.isoformat(),
+        }
+        builds.append({"instance_uuid": uuid, "project_id": ctx.project_id or "", "instance": instance,
+                       "created_at": now})
+        specs.append({"instance_uuid": uuid,
+                      "spec": spec_template.model_copy(update={"instance_uuid": uuid}).model_dump(mode="json")})
+        mappings.append({"instance_uuid": uuid, "project_id": ctx.project_id or "", "user_id": ctx.user_id or "",
+                         "queued_for_delete": False, "created_at": now})
+    # Core inserts in one transaction: all three records of every server, or none.
     async with runtime.require_api_db()() as session, session.begin():
-        for index, uuid in enumerate(uuids):
-            name = server.name if count == 1 else f"{server.name}-{index + 1}"
-            hostname = server.hostname or hostname_from(name)
-            if count > 1 and server.hostname:
-                hostname = f"{server.hostname}-{index + 1}"
-            instance = {
-                "uuid": uuid, "display_name": name, "display_description": server.description,
-                "hostname": hostname, "project_id": ctx.project_id, "user_id": ctx.user_id,
-                "image_ref": image.id, "flavor": flavor.model_dump(mode="json"),
-                "vm_state": VmState.BUILDING, "task_state": TaskState.SCHEDULING, "power_state": 0,
-                "availability_zone": zone, "user_data": server.user_data,
-                "key_name": server.key_name, "key_data": key_data,
-                "config_drive": "True" if server.config_drive else "",
-                "access_ip_v4": server.accessIPv4, "access_ip_v6": server.accessIPv6,
-                "metadata": server.metadata,
-                "system_metadata": {"image": image.properties, "scheduler_hints": hints,
-                                    "pinned_az": zone},
-                "tags": {"tags": server.tags or []},
-                "launch_index": index, "reservation_id": reservation_id,
-                "created_at": now.isoformat(),
-            }
-            session.add(BuildRequest(instance_uuid=uuid, project_id=ctx.project_id or "",
-                                     instance=instance, created_at=now))
-            spec = spec_template.model_copy(update={"instance_uuid": uuid})
-            session.add(RequestSpec(instance_uuid=uuid, spec=spec.model_dump(mode="json")))
-            session.add(InstanceMapping(instance_uuid=uuid, project_id=ctx.project_id or "",
-                                        user_id=ctx.user_id or "", created_at=now))
+        await session.run_sync(_insert_builds, builds, specs, mappings)
         await add_group_members(session, group, uuids)
     try:
         await ConductorAPI(runtime.bus).build_instances(ctx, uuids)

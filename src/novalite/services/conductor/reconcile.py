@@ -46,7 +46,12 @@ async def live_consumers(api: async_sessionmaker[AsyncSession], cells: CellRegis
     return live, pending
 
 
-async def reconcile_after_restart(manager: "ConductorManager") -> dict[str, int]:
+async def clean_up_after_restart(manager: "ConductorManager") -> list[str]:
+    """Drop half-made cell rows and stale allocations; return the builds to send again.
+
+    Runs before the API takes its first request: a build accepted after the restart must
+    not look interrupted, and its fresh claim must not look stale.
+    """
     runtime = manager.runtime
     ctx = RequestContext.admin()
     placement = runtime.require_placement()
@@ -64,6 +69,15 @@ async def reconcile_after_restart(manager: "ConductorManager") -> dict[str, int]
     orphans = [c for c in await placement.list_consumers(ctx) if c not in live or c in pending]
     for consumer in orphans:
         await placement.delete_allocations(ctx, consumer)
+    if orphans or pending:
+        LOG.warning("reconciled after restart: %d builds to send again, %d stale allocations removed",
+                    len(pending), len(orphans))
+    return pending
+
+
+async def resend_builds(manager: "ConductorManager", pending: list[str]) -> None:
+    """Send the interrupted builds again (in the background: scheduling takes a while)."""
+    ctx = RequestContext.admin()
     for uuid in pending:
         LOG.info("re-sending the interrupted build of %s", uuid)
         try:
@@ -71,7 +85,3 @@ async def reconcile_after_restart(manager: "ConductorManager") -> dict[str, int]
         except Exception:  # one bad build must not strand the others in BUILD
             LOG.exception("re-sending the build of %s failed", uuid)
             await manager.bury_in_cell0(ctx, uuid, "Build interrupted by a restart, and sending it again failed")
-    if orphans or pending:
-        LOG.warning("reconciled after restart: %d builds re-sent, %d stale allocations removed",
-                    len(pending), len(orphans))
-    return {"rebuilt": len(pending), "allocations_removed": len(orphans)}

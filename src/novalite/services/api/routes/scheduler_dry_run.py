@@ -18,7 +18,7 @@ from novalite.records import FlavorRecord, ImageRecord, RequestSpecRecord
 from novalite.services.api.deps import admin_context_of, json_body, require_key, runtime_of
 from novalite.services.api.errors import ComputeFault, bad_request, describe_validation
 from novalite.services.api.scheduling_requests import check_hints, check_zone
-from novalite.services.api.server_create import find_flavor, flavor_record
+from novalite.services.api.server_create import find_flavor
 from novalite.services.scheduler.rpcapi import SchedulerAPI
 
 router = APIRouter()
@@ -67,7 +67,7 @@ async def dry_run(request: Request, ctx: RequestContext = Depends(admin_context_
                               memory_mb=body.flavor.ram, root_gb=body.flavor.disk,
                               extra_specs=body.flavor.extra_specs)
     else:
-        flavor = flavor_record(await find_flavor(runtime, body.flavorRef or ""))
+        flavor = await find_flavor(runtime, body.flavorRef or "")
     await check_zone(runtime, body.availability_zone)
     group = await check_hints(runtime, ctx, body.scheduler_hints)
     spec = RequestSpecRecord(

@@ -18,7 +18,7 @@ from novalite.services.api.errors import bad_request, conflict, describe_validat
 from novalite.services.api.microversion import APIVersion
 from novalite.services.api.routes.versions import base_url
 from novalite.services.api.schemas import actions as schemas
-from novalite.services.api.server_create import find_flavor, flavor_record
+from novalite.services.api.server_create import find_flavor
 from novalite.services.api.server_list import latest_faults
 from novalite.services.api.server_locator import locate
 from novalite.services.api.uuids import require_uuid
@@ -139,7 +139,7 @@ async def _rebuild(request: Request, ctx: RequestContext, uuid: str, value: Any)
 async def _resize(request: Request, ctx: RequestContext, uuid: str, value: Any) -> Response:
     body = _parse(schemas.Resize, value, "resize")
     runtime = runtime_of(request)
-    new_flavor = flavor_record(await find_flavor(runtime, body.flavorRef))
+    new_flavor = await find_flavor(runtime, body.flavorRef)
     located = await locate(runtime, ctx, uuid)
     if located.instance is not None:
         current = located.instance.flavor
