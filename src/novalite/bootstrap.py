@@ -116,6 +116,10 @@ class Cloud:
             from novalite.services.conductor.reconcile import clean_up_after_restart, resend_builds
 
             pending = await clean_up_after_restart(self.conductor)
+            if settings.image.enabled:
+                from novalite.services.image.interrupted import requeue_interrupted_uploads
+
+                await requeue_interrupted_uploads(runtime.require_api_db(), settings.service.data_dir)
             task = asyncio.create_task(resend_builds(self.conductor, pending))
             task.add_done_callback(_log_failure)
             self._background.append(task)
