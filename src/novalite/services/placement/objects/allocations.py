@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novalite.db.types import utcnow
@@ -133,9 +133,27 @@ _DELETE_ALLOCS = delete(ALLOC).where(ALLOC.c.consumer_id.in_(bindparam("consumer
 _ADD_USED = (update(INV)
              .where(INV.c.resource_provider_id == bindparam("rp"), INV.c.resource_class_id == bindparam("rc"))
              .values(used=INV.c.used + bindparam("delta")))
-_INVENTORY_OF = (select(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved,
-                        INV.c.allocation_ratio, INV.c.min_unit, INV.c.max_unit, INV.c.step_size, INV.c.used)
-                 .where(INV.c.resource_provider_id.in_(bindparam("rps", expanding=True))))
+_CONSUMES: dict[int, Any] = {}
+
+
+def _consume_statement(classes: int):  # type: ignore[no-untyped-def]
+    """Add to the usage of `classes` inventories of one provider and return them, checked after.
+
+    One statement per provider instead of an update per class and a select: every round
+    trip is a large part of a claim. Built once per number of classes.
+    """
+    if classes not in _CONSUMES:
+        rcs = [bindparam(f"rc{i}", type_=Integer) for i in range(classes)]
+        delta = case(*((INV.c.resource_class_id == rc, bindparam(f"delta{i}", type_=Integer))
+                       for i, rc in enumerate(rcs)))
+        _CONSUMES[classes] = (
+            update(INV)
+            .where(INV.c.resource_provider_id == bindparam("rp"), INV.c.resource_class_id.in_(rcs))
+            .values(used=INV.c.used + delta)
+            .returning(INV.c.resource_class_id, INV.c.total, INV.c.reserved, INV.c.allocation_ratio,
+                       INV.c.min_unit, INV.c.max_unit, INV.c.step_size, INV.c.used)
+        )
+    return _CONSUMES[classes]
 
 
 async def release(session: Executor, consumer_uuids: list[str]) -> int:
@@ -162,26 +180,35 @@ async def _consume(
     """Add the amounts to the inventories' usage, then check each row written.
 
     Every (provider, class) written must have inventory, obey its units and fit its capacity.
+    Providers go in id order, so concurrent writers lock their inventories in one order.
     """
-    pairs = sorted(requested)
-    await _add_used(session, {pair: sum(amounts) for pair, amounts in requested.items()})
-    rows = await session.execute(_INVENTORY_OF, {"rps": sorted({rp for rp, _ in pairs})})
-    inv = {(r[0], r[1]): r[2:] for r in rows}
-    for pair in pairs:
-        rp_uuid, rc = rp_uuids[pair[0]], rc_names[pair[1]]
-        if pair not in inv:
-            raise Conflict(f"Unable to allocate inventory: Inventory for '{rc}' on resource provider "
-                           f"'{rp_uuid}' invalid.")
-        total, reserved, ratio, min_unit, max_unit, step, used = inv[pair]
-        if any(a < min_unit or a > max_unit or a % step for a in requested[pair]):
-            raise Conflict(
-                f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
-                f"provider '{rp_uuid}'. The requested amount would violate inventory constraints "
-                f"(min_unit {min_unit}, max_unit {max_unit}, step_size {step}).")
-        if used > int((total - reserved) * ratio):
-            raise Conflict(
-                f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
-                f"provider '{rp_uuid}'. The requested amount would exceed the capacity.")
+    by_rp: dict[int, dict[int, list[int]]] = {}
+    for (rp, rc), amounts in sorted(requested.items()):
+        by_rp.setdefault(rp, {})[rc] = amounts
+    for rp, classes in by_rp.items():
+        params: dict[str, int] = {"rp": rp}
+        for i, (rc, amounts) in enumerate(classes.items()):
+            params[f"rc{i}"], params[f"delta{i}"] = rc, sum(amounts)
+        rows = await session.execute(_consume_statement(len(classes)), params)
+        inv = {r[0]: r[1:] for r in rows}
+        for rc, amounts in classes.items():
+            _check_written(rp_uuids[rp], rc_names[rc], amounts, inv.get(rc))
+
+
+def _check_written(rp_uuid: str, rc: str, amounts: list[int], inv: Any) -> None:
+    if inv is None:
+        raise Conflict(f"Unable to allocate inventory: Inventory for '{rc}' on resource provider "
+                       f"'{rp_uuid}' invalid.")
+    total, reserved, ratio, min_unit, max_unit, step, used = inv
+    if any(a < min_unit or a > max_unit or a % step for a in amounts):
+        raise Conflict(
+            f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
+            f"provider '{rp_uuid}'. The requested amount would violate inventory constraints "
+            f"(min_unit {min_unit}, max_unit {max_unit}, step_size {step}).")
+    if used > int((total - reserved) * ratio):
+        raise Conflict(
+            f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
+            f"provider '{rp_uuid}'. The requested amount would exceed the capacity.")
 
 
 def _check_consumer_generation(write: ConsumerWrite, current: int | None) -> None:
