@@ -32,10 +32,13 @@ from sqlalchemy import func, insert, select, text, update  # noqa: E402
 from novalite.auth import NoAuthAuthenticator  # noqa: E402
 from novalite.db.engine import make_engine, session_factory  # noqa: E402
 from novalite.services.placement.app import build_placement_app  # noqa: E402
+from novalite.context import RequestContext  # noqa: E402
+from novalite.services.placement.client import CandidateQuery, RequestGroup  # noqa: E402
 from novalite.services.placement.db_models import (  # noqa: E402
     Allocation, Consumer, Inventory, PlacementAggregate, Project, ResourceClass, ResourceProvider,
     ResourceProviderAggregate, ResourceProviderTrait, Trait, User,
 )
+from novalite.services.placement.local_client import LocalPlacementClient  # noqa: E402
 from novalite.services.placement.service import prepare_placement_database  # noqa: E402
 
 HEADERS = {"x-auth-token": "admin:admin", "openstack-api-version": "placement 1.39"}
@@ -52,7 +55,7 @@ async def database(kind: str) -> AsyncIterator[str]:
         return
     import asyncpg
 
-    name = f"novalite_bench_{uuid.uuid4().hex[:10]}"
+    name = f"plc_bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
@@ -129,6 +132,23 @@ async def time_get(client: httpx.AsyncClient, params: str, repeat: int) -> tuple
     return (*summarize(samples), statistics.median(cpu) * 1000, count)
 
 
+async def time_local(sm, repeat: int) -> tuple[float, float, float, int]:  # type: ignore[no-untyped-def]
+    """The scheduler's query, in-process (no HTTP): up to 1,000 candidates, disabled hosts out."""
+    client = LocalPlacementClient(sm)
+    ctx = RequestContext.admin()
+    query = CandidateQuery(unsuffixed=RequestGroup(resources={"VCPU": 2, "MEMORY_MB": 4096, "DISK_GB": 20},
+                                                   required=["!COMPUTE_STATUS_DISABLED"]), limit=1000)
+    count = 0
+    samples, cpu = [], []
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        body = await client.get_allocation_candidates(ctx, query)
+        samples.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        count = len(body["allocation_requests"])
+    return (*summarize(samples), statistics.median(cpu) * 1000, count)
+
+
 async def claim(client: httpx.AsyncClient, request: dict) -> int:  # type: ignore[type-arg]
     body = {**request, "project_id": "bench", "user_id": "bench", "consumer_generation": None,
             "consumer_type": "INSTANCE"}
@@ -158,6 +178,8 @@ async def run(args: argparse.Namespace) -> None:
             ):
                 await time_get(client, params, 2)
                 rows.append((label, *await time_get(client, params, args.repeat)))
+            await time_local(sm, 2)
+            rows.append(("in-process, limit=1000", *await time_local(sm, args.repeat)))
             pool = (await client.get(f"/allocation_candidates?resources={RESOURCES}")).json()["allocation_requests"]
             rng = random.Random(7)
 
