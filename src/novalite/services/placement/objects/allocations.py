@@ -26,7 +26,7 @@ from novalite.services.placement.db_models import (
 from novalite.services.placement.objects import resource_classes
 from novalite.services.placement.objects.cache import memo
 from novalite.services.placement.objects.common import (
-    Executor, bump_generation, dialect_name, ensure_named_ids, insert_ignore,
+    Executor, bump_generation, connection_of, dialect_name, ensure_named_ids, insert_ignore,
 )
 from novalite.services.placement.objects.exceptions import (
     ConcurrentUpdate,
@@ -260,12 +260,12 @@ async def _write_consumer(
         raise ConcurrentUpdate(f"consumer {write.consumer_uuid} was updated by another request")
 
 
-async def replace(session: AsyncSession, writes: list[ConsumerWrite]) -> None:
+async def replace(session: Executor, writes: list[ConsumerWrite]) -> None:
     """Replace the allocations of every consumer in `writes`, all or nothing."""
     rc_names = {rc for w in writes for res in w.allocations.values() for rc in res}
     rc_ids = await resource_classes.ids_for(session, rc_names)
     caches = {kind: memo(session, kind) for kind in ("projects", "users", "consumer_types")}
-    session = await session.connection()  # type: ignore[assignment]
+    session = await connection_of(session)  # type: ignore[assignment]
     rp_uuids = {rp for w in writes for rp in w.allocations}
     providers = await _providers_by_uuid(session, rp_uuids)
     unknown = sorted(rc_names - rc_ids.keys())

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import weakref
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 _MEMO: "weakref.WeakKeyDictionary[object, dict[str, dict[str, int]]]" = weakref.WeakKeyDictionary()
 
 
-def memo(session: AsyncSession, kind: str) -> dict[str, int]:
-    per_db = _MEMO.setdefault(session.bind.sync_engine, {})  # type: ignore[union-attr]
+def memo(session: AsyncSession | AsyncConnection, kind: str) -> dict[str, int]:
+    engine = session.sync_engine if isinstance(session, AsyncConnection) else session.bind.sync_engine  # type: ignore[union-attr]
+    per_db = _MEMO.setdefault(engine, {})
     return per_db.setdefault(kind, {})

@@ -11,10 +11,9 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from novalite.services.placement.objects import candidate_data as cd
 from novalite.services.placement.objects import providers, resource_classes, traits
+from novalite.services.placement.objects.common import Executor
 from novalite.services.placement.objects.exceptions import InvalidRequest
 from novalite.services.placement.objects.filters import AggregateFilter, TraitFilter
 
@@ -236,7 +235,7 @@ def _tree_filter(request: CandidateRequest, sharing: bool) -> cd.TreeFilter:
     return tree_filter
 
 
-async def find(session: AsyncSession, request: CandidateRequest) -> CandidateResult:
+async def find(session: Executor, request: CandidateRequest) -> CandidateResult:
     """Allocation candidates for `request`; `limit` bounds the work, not just the answer."""
     rc_ids = await resource_classes.ids_for(session, {rc for g in request.groups for rc in g.resources})
     unknown = sorted({rc for g in request.groups for rc in g.resources} - rc_ids.keys())
