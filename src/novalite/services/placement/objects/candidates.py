@@ -223,8 +223,12 @@ class _Search:
         return bool(common and common & rps)
 
 
-def _tree_filter(request: CandidateRequest, sharing: bool) -> cd.TreeFilter:
-    """What every viable tree must satisfy, derived from the groups (see cd.TreeFilter)."""
+def _tree_filter(request: CandidateRequest, sharing: bool, flat: bool) -> cd.TreeFilter:
+    """What every viable tree must satisfy, derived from the groups (see cd.TreeFilter).
+
+    `flat`: no nested and no sharing providers, so every group is served by the root
+    alone and its forbidden traits rule the tree out too.
+    """
     tree_filter = cd.TreeFilter(root_traits=list(request.root_traits.required),
                                 root_not_traits=set(request.root_traits.forbidden))
     for g in request.groups:
@@ -232,6 +236,8 @@ def _tree_filter(request: CandidateRequest, sharing: bool) -> cd.TreeFilter:
             tree_filter.tree_traits += g.traits.required
             tree_filter.tree_aggregates += g.aggregates.member_of
             tree_filter.root_not_in_aggregates |= g.aggregates.forbidden
+        if flat:
+            tree_filter.root_not_traits |= g.traits.forbidden
     return tree_filter
 
 
@@ -273,15 +279,19 @@ async def find(session: Executor, request: CandidateRequest) -> CandidateResult:
                 need.shared_roots |= anchors[s]
     if not needs:
         return empty
-    roots_query = cd.roots_query(list(needs.values()), allowed, _tree_filter(request, bool(sharing)),
-                                 nested=await cd.has_nested_providers(session))
+    nested = await cd.has_nested_providers(session)
+    flat = not nested and not sharing
+    roots_query = cd.roots_query(list(needs.values()), allowed, _tree_filter(request, bool(sharing), flat),
+                                 nested=nested)
     with_aggregates = bool(sharing) or any(g.aggregates for g in request.groups)
 
     data = cd.TreeData()
     search = _Search(request, rc_ids, data, tree_of_group)
     found: list[Candidate] = []
     limit = request.limit
-    batch = None if limit is None else max(2 * limit, 100)
+    # Flat trees are checked in full by SQL, so each root it returns is (nearly always) a
+    # candidate: a batch of `limit` suffices. Deeper trees may fail in the search: ask more.
+    batch = None if limit is None else limit if flat else max(2 * limit, 100)
     offset = 0
     while True:
         roots = await cd.load_trees(session, cd.page(roots_query, offset, batch), data, with_aggregates)
