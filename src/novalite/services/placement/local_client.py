@@ -12,6 +12,7 @@ from novalite.context import RequestContext
 from novalite.services.placement import candidate_api, views
 from novalite.services.placement.client import CandidateQuery, PlacementClient, PlacementError
 from novalite.services.placement.errors import status_for
+from novalite.services.placement.gc_pause import gc_paused
 from novalite.services.placement.microversion import MAX_VERSION
 from novalite.services.placement.objects import (
     aggregates, allocations, candidates, inventories, providers, traits, usages,
@@ -149,7 +150,8 @@ class LocalPlacementClient(PlacementClient):
             request = candidate_api.parse(query.to_params(), MAX_VERSION)
             return candidate_api.render(await candidates.find(conn, request), request, MAX_VERSION)
 
-        return await self._run_bare(work)
+        with gc_paused():
+            return await self._run_bare(work)
 
     async def get_allocations(self, ctx: RequestContext, consumer_uuid: str) -> dict[str, Any]:
         info = await self._run(lambda s: allocations.get_consumer(s, consumer_uuid))
