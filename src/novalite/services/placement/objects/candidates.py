@@ -68,6 +68,9 @@ class _Search:
         self.isolate = request.group_policy == "isolate"
         self.seen: set[object] = set()
         self.simple = len(request.groups) == 1 and not request.groups[0].granular
+        # `single` runs once per tree (thousands of times): decide once which filters it needs
+        first = request.groups[0]
+        self.single_filtered = bool(first.traits or first.aggregates or request.root_traits)
 
     def _aggs_ok(self, group: Group, rp: int) -> bool:
         if not group.aggregates:
@@ -121,21 +124,25 @@ class _Search:
 
     def single(self, root: int) -> Candidate | None:
         """The common case, one group and a one-provider tree: no combinations to explore."""
-        group, data = self.req.groups[0], self.data
-        inv = data.inventory.get(root)
+        inv = self.data.inventory.get(root)
         if inv is None:
             return None
-        for rc, amt in self.amounts[""]:
+        amounts = self.amounts[""]
+        for rc, amt in amounts:
             row = inv.get(rc)
             if row is None or not row.fits(amt):
                 return None
+        if self.single_filtered and not self._single_filters_ok(root):
+            return None
+        return Candidate({root: dict(amounts)}, {"": [root]})
+
+    def _single_filters_ok(self, root: int) -> bool:
+        group, data = self.req.groups[0], self.data
         if group.traits and not group.traits.matches(data.traits.get(root, set())):
-            return None
+            return False
         if group.aggregates and not group.aggregates.matches(data.aggregates.get(root, set())):
-            return None
-        if self.req.root_traits and not self.req.root_traits.matches(data.traits.get(root, set())):
-            return None
-        return Candidate({root: dict(self.amounts[""])}, {"": [root]})
+            return False
+        return not (self.req.root_traits and not self.req.root_traits.matches(data.traits.get(root, set())))
 
     def is_single(self, root: int) -> bool:
         return (self.simple and len(self.data.members.get(root, ())) == 1
