@@ -194,9 +194,10 @@ async def run(args: argparse.Namespace) -> None:
                 for _ in range(n):
                     results.append(await claim(client, rng.choice(pool)))
 
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             await asyncio.gather(*(worker(args.claims // 8) for _ in range(8)))
             conc_rate = results.count(204) / (time.perf_counter() - start)
+            conc_cpu = (time.process_time() - start_cpu) * 1000 / len(results)
         over = await over_allocated(sm)
         await engine.dispose()
 
@@ -205,7 +206,7 @@ async def run(args: argparse.Namespace) -> None:
     for label, median, p95, cpu, count in rows:
         print(f"{label:28} {median:10.1f} {p95:8.1f} {cpu:8.1f} {count:8d}")
     print(f"{'claims sequential':28} {seq_rate:10.0f} /s  ({statuses.count(409)} x 409, {seq_cpu:.1f} cpu ms each)")
-    print(f"{'claims 8 concurrent':28} {conc_rate:10.0f} /s  ({results.count(409)} x 409)")
+    print(f"{'claims 8 concurrent':28} {conc_rate:10.0f} /s  ({results.count(409)} x 409, {conc_cpu:.1f} cpu ms each)")
     print(f"{'over-allocated (rp, rc)':28} {over:10d}")
 
 
