@@ -14,6 +14,9 @@ _MEMO: "weakref.WeakKeyDictionary[object, dict[str, dict[str, int]]]" = weakref.
 
 
 def memo(session: AsyncSession | AsyncConnection, kind: str) -> dict[str, int]:
-    engine = session.sync_engine if isinstance(session, AsyncConnection) else session.bind.sync_engine  # type: ignore[union-attr]
+    if isinstance(session, AsyncConnection):
+        engine = session.sync_engine
+    else:
+        engine = session.bind.sync_engine  # type: ignore[union-attr]
     per_db = _MEMO.setdefault(engine, {})
     return per_db.setdefault(kind, {})
