@@ -1,7 +1,8 @@
 """Per-database memo of name -> id for rows that are never deleted or renamed.
 
-Projects, users, consumer types and the standard resource classes only ever gain rows,
-so a cached id can never go stale; keeping them off the claim path saves queries.
+Projects, users, consumer types and the standard resource classes and traits only ever
+gain rows, so a cached id can never go stale; keeping them off the claim and candidate
+paths saves queries.
 """
 
 from __future__ import annotations
