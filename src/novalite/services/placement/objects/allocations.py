@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novalite.db.types import utcnow
@@ -113,15 +114,50 @@ _CONSUMERS = (select(CONSUMER.c.uuid, CONSUMER.c.id, CONSUMER.c.generation)
               .where(CONSUMER.c.uuid.in_(bindparam("uuids", expanding=True))))
 
 
-async def _providers_by_uuid(session: Executor, uuids: set[str]) -> dict[str, tuple[int, int]]:
-    if not uuids:
-        return {}
-    rows = await session.execute(_PROVIDERS, {"uuids": list(uuids)})
-    found = {u: (i, g) for u, i, g in rows}
+def _require_all(uuids: set[str], found: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
     missing = sorted(uuids - found.keys())
     if missing:
         raise InvalidRequest(f"Allocation for resource provider '{missing[0]}' that does not exist.")
     return found
+
+
+async def _providers_by_uuid(session: Executor, uuids: set[str]) -> dict[str, tuple[int, int]]:
+    if not uuids:
+        return {}
+    rows = await session.execute(_PROVIDERS, {"uuids": list(uuids)})
+    return _require_all(uuids, {u: (i, g) for u, i, g in rows})
+
+
+def _build_providers_with_new_consumer():  # type: ignore[no-untyped-def]
+    new = (postgresql.insert(CONSUMER)
+           .values(uuid=bindparam("consumer"), project_id=bindparam("project_id"), user_id=bindparam("user_id"),
+                   consumer_type_id=bindparam("type_id", type_=Integer), generation=0,
+                   created_at=bindparam("now"), updated_at=bindparam("now"))
+           .on_conflict_do_nothing().returning(CONSUMER.c.id).cte("new_consumer"))
+    created = select(func.count()).select_from(new).scalar_subquery()
+    return _PROVIDERS.add_columns(created)
+
+
+_PROVIDERS_WITH_NEW_CONSUMER = _build_providers_with_new_consumer()
+
+
+def _ids_known(write: ConsumerWrite, caches: dict[str, dict[str, int]]) -> bool:
+    """The consumer's project, user and type exist already (so nothing needs creating first)."""
+    return (write.project_id in caches["projects"] and write.user_id in caches["users"]
+            and (not write.consumer_type or write.consumer_type in caches["consumer_types"]))
+
+
+async def _providers_with_new_consumer(
+    session: Executor, write: ConsumerWrite, uuids: set[str], project_id: int, user_id: int, type_id: int | None,
+) -> tuple[dict[str, tuple[int, int]], bool]:
+    """PostgreSQL, a new consumer's claim (the scheduler's): the provider lookup and the consumer's
+    insert in one round trip, as every round trip is a large part of a claim's cost. Also
+    says whether the consumer was created (False: it exists after all, a conflict)."""
+    now = utcnow()
+    rows = (await session.execute(_PROVIDERS_WITH_NEW_CONSUMER, {
+        "uuids": list(uuids), "consumer": write.consumer_uuid, "project_id": project_id, "user_id": user_id,
+        "type_id": type_id, "now": now})).all()
+    return _require_all(uuids, {u: (i, g) for u, i, g, _ in rows}), bool(rows and rows[0][3])
 
 
 # The claim path's statements are built once: building and hashing SQLAlchemy
@@ -220,6 +256,11 @@ def _check_consumer_generation(write: ConsumerWrite, current: int | None) -> Non
         f"{'null' if expected is None else expected}")
 
 
+def _consumer_exists(write: ConsumerWrite) -> ConcurrentUpdate:
+    return ConcurrentUpdate(f"consumer generation conflict - expected null but consumer "
+                            f"{write.consumer_uuid} already exists")
+
+
 _NEW_CONSUMER: dict[str, Any] = {}
 
 
@@ -244,8 +285,7 @@ async def _write_consumer(
             "uuid": write.consumer_uuid, "project_id": project_id, "user_id": user_id,
             "consumer_type_id": type_id, "generation": 0, "created_at": now, "updated_at": now})
         if created.rowcount != 1:
-            raise ConcurrentUpdate(f"consumer generation conflict - expected null but consumer "
-                                   f"{write.consumer_uuid} already exists")
+            raise _consumer_exists(write)
         return
     if not write.allocations:
         await session.execute(delete(CONSUMER).where(CONSUMER.c.id == row[0], CONSUMER.c.generation == row[1]))
@@ -267,7 +307,18 @@ async def replace(session: Executor, writes: list[ConsumerWrite]) -> None:
     caches = {kind: memo(session, kind) for kind in ("projects", "users", "consumer_types")}
     session = await connection_of(session)  # type: ignore[assignment]
     rp_uuids = {rp for w in writes for rp in w.allocations}
-    providers = await _providers_by_uuid(session, rp_uuids)
+    # The providers' generations are read first, before anything this request writes could
+    # make it wait on another (a racing claim must lose on the generation, not on capacity).
+    # created is None: consumers are written below, one statement each.
+    created: bool | None = None
+    first = writes[0]
+    if (len(writes) == 1 and first.allocations and first.consumer_generation is None
+            and dialect_name(session) == "postgresql" and _ids_known(first, caches)):
+        providers, created = await _providers_with_new_consumer(
+            session, first, rp_uuids, caches["projects"][first.project_id], caches["users"][first.user_id],
+            caches["consumer_types"][first.consumer_type] if first.consumer_type else None)
+    else:
+        providers = await _providers_by_uuid(session, rp_uuids)
     unknown = sorted(rc_names - rc_ids.keys())
     if unknown:
         raise InvalidRequest(f"Unable to allocate inventory: No such resource class {unknown[0]}.")
@@ -289,8 +340,11 @@ async def replace(session: Executor, writes: list[ConsumerWrite]) -> None:
     rows = []
     now = utcnow()
     for w in writes:
-        await _write_consumer(session, w, existing.get(w.consumer_uuid), projects[w.project_id],
-                              users[w.user_id], types.get(w.consumer_type) if w.consumer_type else None)
+        if created is None:
+            await _write_consumer(session, w, existing.get(w.consumer_uuid), projects[w.project_id],
+                                  users[w.user_id], types.get(w.consumer_type) if w.consumer_type else None)
+        elif not created:
+            raise _consumer_exists(w)
         for rp_uuid, resources in w.allocations.items():
             rp_id = providers[rp_uuid][0]
             for rc, amount in resources.items():
