@@ -45,7 +45,7 @@ def make_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEngin
     # A cell whose database host is gone must fail fast (listing then shows its servers as
     # minimal records) rather than hold requests for asyncpg's default minute.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2,
         connect_args={"timeout": PG_CONNECT_TIMEOUT},
     )
 

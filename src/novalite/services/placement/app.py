@@ -96,9 +96,12 @@ def build_placement_app(
     """The Placement API; its own `/` is the version document."""
     app = FastAPI(title="novalite placement", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.sessionmaker = sessionmaker
+    app.state.engine = sessionmaker.kw["bind"]
     app.state.authenticator = authenticator
-    for module in (root, resource_providers, inventories, resource_classes, traits, aggregates,
-                   allocations, usages, allocation_candidates, reshaper):
+    # FastAPI tries routers in this order on every request: the claim and candidate
+    # endpoints, which the scheduler hammers, go first. No two routers share a path.
+    for module in (allocations, allocation_candidates, root, resource_providers, inventories, resource_classes,
+                   traits, aggregates, usages, reshaper):
         app.include_router(module.router)
     app.add_exception_handler(errors.PlacementHTTPError, errors.handle_http_error)
     app.add_exception_handler(PlacementDomainError, errors.handle_domain_error)

@@ -6,12 +6,13 @@ import uuid as uuidlib
 from typing import Any, Awaitable, Callable, TypeVar
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from novalite.context import RequestContext
 from novalite.services.placement import candidate_api, views
 from novalite.services.placement.client import CandidateQuery, PlacementClient, PlacementError
 from novalite.services.placement.errors import status_for
+from novalite.services.placement.gc_pause import gc_paused
 from novalite.services.placement.microversion import MAX_VERSION
 from novalite.services.placement.objects import (
     aggregates, allocations, candidates, inventories, providers, traits, usages,
@@ -30,13 +31,23 @@ RETRIES = 10
 class LocalPlacementClient(PlacementClient):
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], link_prefix: str = "/placement"):
         self._sm = sessionmaker
+        self._engine: AsyncEngine = sessionmaker.kw["bind"]
         self._prefix = link_prefix
 
     async def _run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """One transaction; domain refusals become PlacementError like the HTTP client's."""
+        return await self._guarded(self._sm.begin, work)
+
+    async def _run_bare(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`_run` on a bare connection: the scheduler's calls (candidates, claims) need no ORM
+        session, and skipping it is a good part of their cost."""
+        return await self._guarded(self._engine.begin, work)
+
+    @staticmethod
+    async def _guarded(begin: Callable[[], Any], work: Callable[[Any], Awaitable[T]]) -> T:
         try:
-            async with self._sm.begin() as session:
-                return await work(session)
+            async with begin() as db:
+                return await work(db)
         except PlacementDomainError as exc:
             raise PlacementError(status_for(exc), exc.detail, exc.code) from exc
         except DBAPIError as exc:
@@ -135,27 +146,28 @@ class LocalPlacementClient(PlacementClient):
 
     # candidates and allocations -----------------------------------------
     async def get_allocation_candidates(self, ctx: RequestContext, query: CandidateQuery) -> dict[str, Any]:
-        async def work(s: AsyncSession) -> dict[str, Any]:
+        async def work(conn: AsyncConnection) -> dict[str, Any]:
             request = candidate_api.parse(query.to_params(), MAX_VERSION)
-            return candidate_api.render(await candidates.find(s, request), request, MAX_VERSION)
+            return candidate_api.render(await candidates.find(conn, request), request, MAX_VERSION)
 
-        return await self._run(work)
+        with gc_paused():
+            return await self._run_bare(work)
 
     async def get_allocations(self, ctx: RequestContext, consumer_uuid: str) -> dict[str, Any]:
         info = await self._run(lambda s: allocations.get_consumer(s, consumer_uuid))
         return views.consumer_allocations(info, MAX_VERSION)
 
     async def put_allocations(self, ctx: RequestContext, consumer_uuid: str, body: dict[str, Any]) -> None:
-        async def work(s: AsyncSession) -> None:
-            await allocations.replace(s, [consumer_write(MAX_VERSION, consumer_uuid, body)])
+        async def work(conn: AsyncConnection) -> None:
+            await allocations.replace(conn, [consumer_write(MAX_VERSION, consumer_uuid, body)])
 
-        await self._run(work)
+        await self._run_bare(work)
 
     async def post_allocations(self, ctx: RequestContext, body: dict[str, Any]) -> None:
-        async def work(s: AsyncSession) -> None:
-            await allocations.replace(s, [consumer_write(MAX_VERSION, c, b) for c, b in body.items()])
+        async def work(conn: AsyncConnection) -> None:
+            await allocations.replace(conn, [consumer_write(MAX_VERSION, c, b) for c, b in body.items()])
 
-        await self._run(work)
+        await self._run_bare(work)
 
     async def delete_allocations(self, ctx: RequestContext, consumer_uuid: str) -> None:
         async def work(s: AsyncSession) -> None:

@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from novalite.services.placement import candidate_api
-from novalite.services.placement.handlers.common import admin_context, db, require_version, version
+from novalite.services.placement.gc_pause import gc_paused
+from novalite.services.placement.handlers.common import admin_context, engine, require_version, version
 from novalite.services.placement.objects import candidates
 
 router = APIRouter()
@@ -19,6 +20,8 @@ async def allocation_candidates(request: Request) -> Response:
     require_version(request, 1, 10)
     wanted = version(request)
     parsed = candidate_api.parse(request.query_params.multi_items(), wanted)
-    async with db(request).begin() as s:
-        result = await candidates.find(s, parsed)
-    return Response(candidate_api.render_json(result, parsed, wanted), media_type="application/json")
+    with gc_paused():
+        async with engine(request).begin() as conn:
+            result = await candidates.find(conn, parsed)
+        body = candidate_api.render_json(result, parsed, wanted)
+    return Response(body, media_type="application/json")

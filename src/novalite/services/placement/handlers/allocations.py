@@ -13,7 +13,7 @@ from starlette.responses import Response
 from novalite.services.placement import views
 from novalite.services.placement.errors import PlacementHTTPError
 from novalite.services.placement.handlers.common import (
-    admin_context, db, json_response, no_content, read_json, require_version, validate, version,
+    admin_context, db, engine, json_response, no_content, read_json, require_version, validate, version,
 )
 from novalite.services.placement.objects import allocations, providers
 from novalite.services.placement.schemas.common import Uuid
@@ -41,8 +41,8 @@ async def get_allocations(request: Request, consumer_uuid: str) -> Response:
 async def put_allocations(request: Request, consumer_uuid: str) -> Response:
     await admin_context(request, "allocations:update")
     write = consumer_write(version(request), _check_uuid(consumer_uuid), await read_json(request))
-    async with db(request).begin() as s:
-        await allocations.replace(s, [write])
+    async with engine(request).begin() as conn:
+        await allocations.replace(conn, [write])
     return no_content()
 
 
@@ -55,8 +55,8 @@ async def post_allocations(request: Request) -> Response:
     if not bodies:
         raise PlacementHTTPError(400, "JSON does not validate: {} does not have enough properties")
     writes = [consumer_write(version(request), consumer, body) for consumer, body in bodies.items()]
-    async with db(request).begin() as s:
-        await allocations.replace(s, writes)
+    async with engine(request).begin() as conn:
+        await allocations.replace(conn, writes)
     return no_content()
 
 

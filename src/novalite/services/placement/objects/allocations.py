@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, bindparam, case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from novalite.db.types import utcnow
@@ -26,7 +27,7 @@ from novalite.services.placement.db_models import (
 from novalite.services.placement.objects import resource_classes
 from novalite.services.placement.objects.cache import memo
 from novalite.services.placement.objects.common import (
-    Executor, bump_generation, dialect_name, ensure_named_ids, insert_ignore,
+    Executor, bump_generation, connection_of, dialect_name, ensure_named_ids, insert_ignore,
 )
 from novalite.services.placement.objects.exceptions import (
     ConcurrentUpdate,
@@ -113,15 +114,50 @@ _CONSUMERS = (select(CONSUMER.c.uuid, CONSUMER.c.id, CONSUMER.c.generation)
               .where(CONSUMER.c.uuid.in_(bindparam("uuids", expanding=True))))
 
 
-async def _providers_by_uuid(session: Executor, uuids: set[str]) -> dict[str, tuple[int, int]]:
-    if not uuids:
-        return {}
-    rows = await session.execute(_PROVIDERS, {"uuids": list(uuids)})
-    found = {u: (i, g) for u, i, g in rows}
+def _require_all(uuids: set[str], found: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
     missing = sorted(uuids - found.keys())
     if missing:
         raise InvalidRequest(f"Allocation for resource provider '{missing[0]}' that does not exist.")
     return found
+
+
+async def _providers_by_uuid(session: Executor, uuids: set[str]) -> dict[str, tuple[int, int]]:
+    if not uuids:
+        return {}
+    rows = await session.execute(_PROVIDERS, {"uuids": list(uuids)})
+    return _require_all(uuids, {u: (i, g) for u, i, g in rows})
+
+
+def _build_providers_with_new_consumer():  # type: ignore[no-untyped-def]
+    new = (postgresql.insert(CONSUMER)
+           .values(uuid=bindparam("consumer"), project_id=bindparam("project_id"), user_id=bindparam("user_id"),
+                   consumer_type_id=bindparam("type_id", type_=Integer), generation=0,
+                   created_at=bindparam("now"), updated_at=bindparam("now"))
+           .on_conflict_do_nothing().returning(CONSUMER.c.id).cte("new_consumer"))
+    created = select(func.count()).select_from(new).scalar_subquery()
+    return _PROVIDERS.add_columns(created)
+
+
+_PROVIDERS_WITH_NEW_CONSUMER = _build_providers_with_new_consumer()
+
+
+def _ids_known(write: ConsumerWrite, caches: dict[str, dict[str, int]]) -> bool:
+    """The consumer's project, user and type exist already (so nothing needs creating first)."""
+    return (write.project_id in caches["projects"] and write.user_id in caches["users"]
+            and (not write.consumer_type or write.consumer_type in caches["consumer_types"]))
+
+
+async def _providers_with_new_consumer(
+    session: Executor, write: ConsumerWrite, uuids: set[str], project_id: int, user_id: int, type_id: int | None,
+) -> tuple[dict[str, tuple[int, int]], bool]:
+    """PostgreSQL, a new consumer's claim (the scheduler's): the provider lookup and the consumer's
+    insert in one round trip, as every round trip is a large part of a claim's cost. Also
+    says whether the consumer was created (False: it exists after all, a conflict)."""
+    now = utcnow()
+    rows = (await session.execute(_PROVIDERS_WITH_NEW_CONSUMER, {
+        "uuids": list(uuids), "consumer": write.consumer_uuid, "project_id": project_id, "user_id": user_id,
+        "type_id": type_id, "now": now})).all()
+    return _require_all(uuids, {u: (i, g) for u, i, g, _ in rows}), bool(rows and rows[0][3])
 
 
 # The claim path's statements are built once: building and hashing SQLAlchemy
@@ -133,9 +169,27 @@ _DELETE_ALLOCS = delete(ALLOC).where(ALLOC.c.consumer_id.in_(bindparam("consumer
 _ADD_USED = (update(INV)
              .where(INV.c.resource_provider_id == bindparam("rp"), INV.c.resource_class_id == bindparam("rc"))
              .values(used=INV.c.used + bindparam("delta")))
-_INVENTORY_OF = (select(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total, INV.c.reserved,
-                        INV.c.allocation_ratio, INV.c.min_unit, INV.c.max_unit, INV.c.step_size, INV.c.used)
-                 .where(INV.c.resource_provider_id.in_(bindparam("rps", expanding=True))))
+_CONSUMES: dict[int, Any] = {}
+
+
+def _consume_statement(classes: int):  # type: ignore[no-untyped-def]
+    """Add to the usage of `classes` inventories of one provider and return them, checked after.
+
+    One statement per provider instead of an update per class and a select: every round
+    trip is a large part of a claim. Built once per number of classes.
+    """
+    if classes not in _CONSUMES:
+        rcs = [bindparam(f"rc{i}", type_=Integer) for i in range(classes)]
+        delta = case(*((INV.c.resource_class_id == rc, bindparam(f"delta{i}", type_=Integer))
+                       for i, rc in enumerate(rcs)))
+        _CONSUMES[classes] = (
+            update(INV)
+            .where(INV.c.resource_provider_id == bindparam("rp"), INV.c.resource_class_id.in_(rcs))
+            .values(used=INV.c.used + delta)
+            .returning(INV.c.resource_class_id, INV.c.total, INV.c.reserved, INV.c.allocation_ratio,
+                       INV.c.min_unit, INV.c.max_unit, INV.c.step_size, INV.c.used)
+        )
+    return _CONSUMES[classes]
 
 
 async def release(session: Executor, consumer_uuids: list[str]) -> int:
@@ -162,26 +216,35 @@ async def _consume(
     """Add the amounts to the inventories' usage, then check each row written.
 
     Every (provider, class) written must have inventory, obey its units and fit its capacity.
+    Providers go in id order, so concurrent writers lock their inventories in one order.
     """
-    pairs = sorted(requested)
-    await _add_used(session, {pair: sum(amounts) for pair, amounts in requested.items()})
-    rows = await session.execute(_INVENTORY_OF, {"rps": sorted({rp for rp, _ in pairs})})
-    inv = {(r[0], r[1]): r[2:] for r in rows}
-    for pair in pairs:
-        rp_uuid, rc = rp_uuids[pair[0]], rc_names[pair[1]]
-        if pair not in inv:
-            raise Conflict(f"Unable to allocate inventory: Inventory for '{rc}' on resource provider "
-                           f"'{rp_uuid}' invalid.")
-        total, reserved, ratio, min_unit, max_unit, step, used = inv[pair]
-        if any(a < min_unit or a > max_unit or a % step for a in requested[pair]):
-            raise Conflict(
-                f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
-                f"provider '{rp_uuid}'. The requested amount would violate inventory constraints "
-                f"(min_unit {min_unit}, max_unit {max_unit}, step_size {step}).")
-        if used > int((total - reserved) * ratio):
-            raise Conflict(
-                f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
-                f"provider '{rp_uuid}'. The requested amount would exceed the capacity.")
+    by_rp: dict[int, dict[int, list[int]]] = {}
+    for (rp, rc), amounts in sorted(requested.items()):
+        by_rp.setdefault(rp, {})[rc] = amounts
+    for rp, classes in by_rp.items():
+        params: dict[str, int] = {"rp": rp}
+        for i, (rc, amounts) in enumerate(classes.items()):
+            params[f"rc{i}"], params[f"delta{i}"] = rc, sum(amounts)
+        rows = await session.execute(_consume_statement(len(classes)), params)
+        inv = {r[0]: r[1:] for r in rows}
+        for rc, amounts in classes.items():
+            _check_written(rp_uuids[rp], rc_names[rc], amounts, inv.get(rc))
+
+
+def _check_written(rp_uuid: str, rc: str, amounts: list[int], inv: Any) -> None:
+    if inv is None:
+        raise Conflict(f"Unable to allocate inventory: Inventory for '{rc}' on resource provider "
+                       f"'{rp_uuid}' invalid.")
+    total, reserved, ratio, min_unit, max_unit, step, used = inv
+    if any(a < min_unit or a > max_unit or a % step for a in amounts):
+        raise Conflict(
+            f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
+            f"provider '{rp_uuid}'. The requested amount would violate inventory constraints "
+            f"(min_unit {min_unit}, max_unit {max_unit}, step_size {step}).")
+    if used > int((total - reserved) * ratio):
+        raise Conflict(
+            f"Unable to allocate inventory: Unable to create allocation for '{rc}' on resource "
+            f"provider '{rp_uuid}'. The requested amount would exceed the capacity.")
 
 
 def _check_consumer_generation(write: ConsumerWrite, current: int | None) -> None:
@@ -191,6 +254,11 @@ def _check_consumer_generation(write: ConsumerWrite, current: int | None) -> Non
     raise ConcurrentUpdate(
         f"consumer generation conflict - expected {'null' if current is None else current} but got "
         f"{'null' if expected is None else expected}")
+
+
+def _consumer_exists(write: ConsumerWrite) -> ConcurrentUpdate:
+    return ConcurrentUpdate(f"consumer generation conflict - expected null but consumer "
+                            f"{write.consumer_uuid} already exists")
 
 
 _NEW_CONSUMER: dict[str, Any] = {}
@@ -217,8 +285,7 @@ async def _write_consumer(
             "uuid": write.consumer_uuid, "project_id": project_id, "user_id": user_id,
             "consumer_type_id": type_id, "generation": 0, "created_at": now, "updated_at": now})
         if created.rowcount != 1:
-            raise ConcurrentUpdate(f"consumer generation conflict - expected null but consumer "
-                                   f"{write.consumer_uuid} already exists")
+            raise _consumer_exists(write)
         return
     if not write.allocations:
         await session.execute(delete(CONSUMER).where(CONSUMER.c.id == row[0], CONSUMER.c.generation == row[1]))
@@ -233,14 +300,25 @@ async def _write_consumer(
         raise ConcurrentUpdate(f"consumer {write.consumer_uuid} was updated by another request")
 
 
-async def replace(session: AsyncSession, writes: list[ConsumerWrite]) -> None:
+async def replace(session: Executor, writes: list[ConsumerWrite]) -> None:
     """Replace the allocations of every consumer in `writes`, all or nothing."""
     rc_names = {rc for w in writes for res in w.allocations.values() for rc in res}
     rc_ids = await resource_classes.ids_for(session, rc_names)
     caches = {kind: memo(session, kind) for kind in ("projects", "users", "consumer_types")}
-    session = await session.connection()  # type: ignore[assignment]
+    session = await connection_of(session)  # type: ignore[assignment]
     rp_uuids = {rp for w in writes for rp in w.allocations}
-    providers = await _providers_by_uuid(session, rp_uuids)
+    # The providers' generations are read first, before anything this request writes could
+    # make it wait on another (a racing claim must lose on the generation, not on capacity).
+    # created is None: consumers are written below, one statement each.
+    created: bool | None = None
+    first = writes[0]
+    if (len(writes) == 1 and first.allocations and first.consumer_generation is None
+            and dialect_name(session) == "postgresql" and _ids_known(first, caches)):
+        providers, created = await _providers_with_new_consumer(
+            session, first, rp_uuids, caches["projects"][first.project_id], caches["users"][first.user_id],
+            caches["consumer_types"][first.consumer_type] if first.consumer_type else None)
+    else:
+        providers = await _providers_by_uuid(session, rp_uuids)
     unknown = sorted(rc_names - rc_ids.keys())
     if unknown:
         raise InvalidRequest(f"Unable to allocate inventory: No such resource class {unknown[0]}.")
@@ -262,8 +340,11 @@ async def replace(session: AsyncSession, writes: list[ConsumerWrite]) -> None:
     rows = []
     now = utcnow()
     for w in writes:
-        await _write_consumer(session, w, existing.get(w.consumer_uuid), projects[w.project_id],
-                              users[w.user_id], types.get(w.consumer_type) if w.consumer_type else None)
+        if created is None:
+            await _write_consumer(session, w, existing.get(w.consumer_uuid), projects[w.project_id],
+                                  users[w.user_id], types.get(w.consumer_type) if w.consumer_type else None)
+        elif not created:
+            raise _consumer_exists(w)
         for rp_uuid, resources in w.allocations.items():
             rp_id = providers[rp_uuid][0]
             for rc, amount in resources.items():

@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, literal, literal_column, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from novalite.services.placement.db_models import (
@@ -23,6 +22,7 @@ from novalite.services.placement.db_models import (
     ResourceProviderTrait,
     Trait,
 )
+from novalite.services.placement.objects.common import Executor, connection_of, dialect_name
 
 RP = ResourceProvider.__table__
 INV = Inventory.__table__
@@ -62,7 +62,7 @@ class TreeData:
     sharing_for_root: dict[int, list[int]] = field(default_factory=dict)   # anchor root -> sharing rps
 
 
-async def sharing_provider_ids(session: AsyncSession) -> set[int]:
+async def sharing_provider_ids(session: Executor) -> set[int]:
     rows = await session.execute(
         select(RPT.c.resource_provider_id).join(TRAIT, TRAIT.c.id == RPT.c.trait_id).where(TRAIT.c.name == SHARES))
     return set(rows.scalars())
@@ -85,14 +85,14 @@ def _fits(rc_id: int, amount: int):  # type: ignore[no-untyped-def]
     )
 
 
-async def providers_with_capacity(session: AsyncSession, rc_id: int, amount: int, among: set[int]) -> set[int]:
+async def providers_with_capacity(session: Executor, rc_id: int, amount: int, among: set[int]) -> set[int]:
     if not among:
         return set()
     stmt = select(INV.c.resource_provider_id).where(_fits(rc_id, amount), INV.c.resource_provider_id.in_(among))
     return set((await session.execute(stmt)).scalars())
 
 
-async def anchors_of_sharing(session: AsyncSession, sharing_ids: set[int]) -> dict[int, set[int]]:
+async def anchors_of_sharing(session: Executor, sharing_ids: set[int]) -> dict[int, set[int]]:
     """sharing provider -> roots of every provider sharing an aggregate with it (itself included)."""
     if not sharing_ids:
         return {}
@@ -157,7 +157,7 @@ class TreeFilter:
         return out
 
 
-async def has_nested_providers(session: AsyncSession) -> bool:
+async def has_nested_providers(session: Executor) -> bool:
     row = (await session.execute(select(RP.c.id).where(RP.c.parent_provider_id.is_not(None)).limit(1))).first()
     return row is not None
 
@@ -194,14 +194,14 @@ def roots_query(needs: list[Need], allowed_roots: set[int] | None, tree_filter: 
     return stmt.order_by(RP.c.id)
 
 
-async def fetch_rows(session: AsyncSession, stmt) -> list:  # type: ignore[no-untyped-def,type-arg]
+async def fetch_rows(session: Executor, stmt) -> list:  # type: ignore[no-untyped-def,type-arg]
     """Run a SELECT and return the driver's own rows (tuples or asyncpg Records).
 
     The candidate queries return thousands of rows whose values need no conversion;
     building SQLAlchemy Row objects for them cost more than the queries themselves.
     The statement still goes through SQLAlchemy (compiled cache, bind processing).
     """
-    conn = await session.connection()
+    conn = await connection_of(session)
     result = await conn.execute(stmt)
     try:
         return result.cursor.fetchall()
@@ -216,10 +216,10 @@ def page(query, offset: int, batch: int | None):  # type: ignore[no-untyped-def]
     return RP.c.root_provider_id.in_(query)
 
 
-async def load_trees(session: AsyncSession, tree_filter, data: TreeData,  # type: ignore[no-untyped-def]
+async def load_trees(session: Executor, tree_filter, data: TreeData,  # type: ignore[no-untyped-def]
                      with_aggregates: bool) -> list[int]:
     """Fill `data` with the providers matching `tree_filter`; returns their root ids, in order."""
-    dialect = session.bind.dialect.name
+    dialect = dialect_name(session)
     new_ids: list[int] = []
     roots: dict[int, None] = {}
     # providers and their inventories in one round trip (a provider without inventory

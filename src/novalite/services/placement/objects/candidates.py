@@ -11,10 +11,9 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from novalite.services.placement.objects import candidate_data as cd
 from novalite.services.placement.objects import providers, resource_classes, traits
+from novalite.services.placement.objects.common import Executor
 from novalite.services.placement.objects.exceptions import InvalidRequest
 from novalite.services.placement.objects.filters import AggregateFilter, TraitFilter
 
@@ -69,6 +68,9 @@ class _Search:
         self.isolate = request.group_policy == "isolate"
         self.seen: set[object] = set()
         self.simple = len(request.groups) == 1 and not request.groups[0].granular
+        # `single` runs once per tree (thousands of times): decide once which filters it needs
+        first = request.groups[0]
+        self.single_filtered = bool(first.traits or first.aggregates or request.root_traits)
 
     def _aggs_ok(self, group: Group, rp: int) -> bool:
         if not group.aggregates:
@@ -122,21 +124,25 @@ class _Search:
 
     def single(self, root: int) -> Candidate | None:
         """The common case, one group and a one-provider tree: no combinations to explore."""
-        group, data = self.req.groups[0], self.data
-        inv = data.inventory.get(root)
+        inv = self.data.inventory.get(root)
         if inv is None:
             return None
-        for rc, amt in self.amounts[""]:
+        amounts = self.amounts[""]
+        for rc, amt in amounts:
             row = inv.get(rc)
             if row is None or not row.fits(amt):
                 return None
+        if self.single_filtered and not self._single_filters_ok(root):
+            return None
+        return Candidate({root: dict(amounts)}, {"": [root]})
+
+    def _single_filters_ok(self, root: int) -> bool:
+        group, data = self.req.groups[0], self.data
         if group.traits and not group.traits.matches(data.traits.get(root, set())):
-            return None
+            return False
         if group.aggregates and not group.aggregates.matches(data.aggregates.get(root, set())):
-            return None
-        if self.req.root_traits and not self.req.root_traits.matches(data.traits.get(root, set())):
-            return None
-        return Candidate({root: dict(self.amounts[""])}, {"": [root]})
+            return False
+        return not (self.req.root_traits and not self.req.root_traits.matches(data.traits.get(root, set())))
 
     def is_single(self, root: int) -> bool:
         return (self.simple and len(self.data.members.get(root, ())) == 1
@@ -224,8 +230,12 @@ class _Search:
         return bool(common and common & rps)
 
 
-def _tree_filter(request: CandidateRequest, sharing: bool) -> cd.TreeFilter:
-    """What every viable tree must satisfy, derived from the groups (see cd.TreeFilter)."""
+def _tree_filter(request: CandidateRequest, sharing: bool, flat: bool) -> cd.TreeFilter:
+    """What every viable tree must satisfy, derived from the groups (see cd.TreeFilter).
+
+    `flat`: no nested and no sharing providers, so every group is served by the root
+    alone and its forbidden traits rule the tree out too.
+    """
     tree_filter = cd.TreeFilter(root_traits=list(request.root_traits.required),
                                 root_not_traits=set(request.root_traits.forbidden))
     for g in request.groups:
@@ -233,10 +243,12 @@ def _tree_filter(request: CandidateRequest, sharing: bool) -> cd.TreeFilter:
             tree_filter.tree_traits += g.traits.required
             tree_filter.tree_aggregates += g.aggregates.member_of
             tree_filter.root_not_in_aggregates |= g.aggregates.forbidden
+        if flat:
+            tree_filter.root_not_traits |= g.traits.forbidden
     return tree_filter
 
 
-async def find(session: AsyncSession, request: CandidateRequest) -> CandidateResult:
+async def find(session: Executor, request: CandidateRequest) -> CandidateResult:
     """Allocation candidates for `request`; `limit` bounds the work, not just the answer."""
     rc_ids = await resource_classes.ids_for(session, {rc for g in request.groups for rc in g.resources})
     unknown = sorted({rc for g in request.groups for rc in g.resources} - rc_ids.keys())
@@ -274,15 +286,19 @@ async def find(session: AsyncSession, request: CandidateRequest) -> CandidateRes
                 need.shared_roots |= anchors[s]
     if not needs:
         return empty
-    roots_query = cd.roots_query(list(needs.values()), allowed, _tree_filter(request, bool(sharing)),
-                                 nested=await cd.has_nested_providers(session))
+    nested = await cd.has_nested_providers(session)
+    flat = not nested and not sharing
+    roots_query = cd.roots_query(list(needs.values()), allowed, _tree_filter(request, bool(sharing), flat),
+                                 nested=nested)
     with_aggregates = bool(sharing) or any(g.aggregates for g in request.groups)
 
     data = cd.TreeData()
     search = _Search(request, rc_ids, data, tree_of_group)
     found: list[Candidate] = []
     limit = request.limit
-    batch = None if limit is None else max(2 * limit, 100)
+    # Flat trees are checked in full by SQL, so each root it returns is (nearly always) a
+    # candidate: a batch of `limit` suffices. Deeper trees may fail in the search: ask more.
+    batch = None if limit is None else limit if flat else max(2 * limit, 100)
     offset = 0
     while True:
         roots = await cd.load_trees(session, cd.page(roots_query, offset, batch), data, with_aggregates)

@@ -29,6 +29,10 @@ def dialect_name(db: Executor) -> str:
     return db.dialect.name if isinstance(db, AsyncConnection) else db.bind.dialect.name
 
 
+async def connection_of(db: Executor) -> AsyncConnection:
+    return db if isinstance(db, AsyncConnection) else await db.connection()
+
+
 def insert_ignore(db: Executor, table: Table):  # type: ignore[no-untyped-def]
     """INSERT ... ON CONFLICT DO NOTHING for the dialect (racing creators are fine)."""
     if dialect_name(db) == "postgresql":

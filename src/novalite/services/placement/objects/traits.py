@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from novalite.db.types import utcnow
 from novalite.services.placement.db_models import ResourceProviderTrait, Trait
+from novalite.services.placement.objects.cache import memo
 from novalite.services.placement.objects.exceptions import Conflict, InvalidRequest, NotFound
 
 T = Trait.__table__
@@ -40,9 +41,17 @@ async def exists(session: AsyncSession, name: str) -> bool:
 
 async def ids_for(session: AsyncSession, names: Iterable[str]) -> dict[str, int]:
     wanted = set(names)
-    if not wanted:
-        return {}
-    return {n: i for n, i in await session.execute(select(T.c.name, T.c.id).where(T.c.name.in_(wanted)))}
+    # standard traits can be neither deleted nor renamed: their ids are safe to remember
+    # (every scheduling query names one, COMPUTE_STATUS_DISABLED)
+    standard = memo(session, "standard_traits")
+    found = {n: standard[n] for n in wanted if n in standard}
+    todo = wanted - found.keys()
+    if todo:
+        for name, trait_id in await session.execute(select(T.c.name, T.c.id).where(T.c.name.in_(todo))):
+            found[name] = trait_id
+            if name in STANDARD:
+                standard[name] = trait_id
+    return found
 
 
 async def require_ids(session: AsyncSession, names: Iterable[str]) -> dict[str, int]:
