@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncContextManager, AsyncIterator
 
 from sqlalchemy import event
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
 registry.register("sqlite.novalite", "novalite.db.inline_sqlite", "InlineSQLiteDialect")
@@ -85,6 +86,24 @@ class _InlineTransactionScope:
 class InlineSessionMaker(async_sessionmaker[AsyncSession]):
     def begin(self) -> Any:
         return _InlineTransactionScope(self())
+
+
+@asynccontextmanager
+async def _inline_begin(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    connection = await engine.connect()
+    try:
+        async with connection.begin():
+            yield connection
+    finally:
+        await connection.close()
+
+
+def begin_connection(engine: AsyncEngine) -> AsyncContextManager[AsyncConnection]:
+    """`engine.begin()`: a bare connection in a transaction; for the inline SQLite driver it
+    closes in the caller's task, for the reason InlineClosingSession gives."""
+    if engine.dialect.driver == "novalite":
+        return _inline_begin(engine)
+    return engine.begin()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from novalite.context import RequestContext
+from novalite.db.engine import begin_connection
 from novalite.services.placement import candidate_api, views
 from novalite.services.placement.client import CandidateQuery, PlacementClient, PlacementError
 from novalite.services.placement.errors import status_for
@@ -41,7 +42,7 @@ class LocalPlacementClient(PlacementClient):
     async def _run_bare(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """`_run` on a bare connection: the scheduler's calls (candidates, claims) need no ORM
         session, and skipping it is a good part of their cost."""
-        return await self._guarded(self._engine.begin, work)
+        return await self._guarded(lambda: begin_connection(self._engine), work)
 
     @staticmethod
     async def _guarded(begin: Callable[[], Any], work: Callable[[Any], Awaitable[T]]) -> T:

@@ -10,6 +10,7 @@ from pydantic import RootModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from novalite.db.engine import begin_connection
 from novalite.services.placement import views
 from novalite.services.placement.errors import PlacementHTTPError
 from novalite.services.placement.handlers.common import (
@@ -41,7 +42,7 @@ async def get_allocations(request: Request, consumer_uuid: str) -> Response:
 async def put_allocations(request: Request, consumer_uuid: str) -> Response:
     await admin_context(request, "allocations:update")
     write = consumer_write(version(request), _check_uuid(consumer_uuid), await read_json(request))
-    async with engine(request).begin() as conn:
+    async with begin_connection(engine(request)) as conn:
         await allocations.replace(conn, [write])
     return no_content()
 
@@ -55,7 +56,7 @@ async def post_allocations(request: Request) -> Response:
     if not bodies:
         raise PlacementHTTPError(400, "JSON does not validate: {} does not have enough properties")
     writes = [consumer_write(version(request), consumer, body) for consumer, body in bodies.items()]
-    async with engine(request).begin() as conn:
+    async with begin_connection(engine(request)) as conn:
         await allocations.replace(conn, writes)
     return no_content()
 
