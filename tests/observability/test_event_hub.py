@@ -41,13 +41,13 @@ async def test_a_slow_subscriber_gets_a_gap_where_events_were_dropped_and_never_
     try:
         slow = hub.subscribe(EventFilter(admin=True))
         await _publish(hub, [_event(n) for n in range(10)])
-        assert await slow.wait(1.0)
+        assert await slow.wait()
         got = _records(slow.take())
         assert [r["data"]["data"]["n"] for r in got[:3]] == [0, 1, 2]
         assert _gap(got[3]) == {"missed": 7, "first_id": 4, "last_id": 10}
         assert len(got) == 4
         await _publish(hub, [_event(10)])
-        assert await slow.wait(1.0)
+        assert await slow.wait()
         assert [r["data"]["data"]["n"] for r in _records(slow.take())] == [10]
         # Resuming from the last id it saw replays the dropped ones from history.
         resumed = hub.subscribe(EventFilter(admin=True), last_event_id=3)
@@ -88,17 +88,17 @@ async def test_a_burst_is_one_chunk_in_order_with_its_gap_last():
 
 
 async def test_subscribers_are_woken_once_for_a_burst_and_share_its_bytes():
-    hub = EventHub(subscriber_buffer=100, history=0)
+    hub = EventHub(subscriber_buffer=100, history=0, keepalive=0.05)
     hub.start()
     try:
         subscriptions = [hub.subscribe(EventFilter(admin=True)) for _ in range(3)]
-        waits = [asyncio.create_task(s.wait(5.0)) for s in subscriptions]
+        waits = [asyncio.create_task(s.wait()) for s in subscriptions]
         await _publish(hub, [_event(n) for n in range(5)])
         assert await asyncio.gather(*waits) == [True, True, True]
         assert subscriptions[0].pending[0] is subscriptions[1].pending[0]  # encoded once
         chunks = [s.take() for s in subscriptions]
         assert len(set(chunks)) == 1 and len(_records(chunks[0])) == 5
-        assert not await subscriptions[0].wait(0.01)  # nothing new: a keep-alive is due
+        assert not await asyncio.wait_for(subscriptions[0].wait(), 1.0)  # nothing new: a keep-alive is due
         for subscription in subscriptions:
             subscription.close()
         assert hub.subscriber_count == 0

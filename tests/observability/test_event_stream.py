@@ -19,6 +19,13 @@ async def _post_server(client, name: str = "vm") -> tuple[str, str]:
     return response.json()["server"]["id"], response.headers["x-openstack-request-id"]
 
 
+async def test_a_quiet_stream_gets_keepalive_comments(cloud_factory, settings_factory):
+    cloud = await cloud_factory(settings_factory(events={"keepalive": 0.1}))
+    async with serving(cloud.app) as base, open_stream(base, "admin:admin") as stream:
+        lines = [await stream.line(timeout=5.0) for _ in range(4)]
+    assert lines.count(": keepalive") == 2 and lines.count("") == 2
+
+
 def _summary(record: dict) -> tuple:
     data = record["data"]["data"]
     if record["event"] == "server.state":

@@ -39,6 +39,7 @@ class Subscription:
         self.missed = 0
         self.first_missed: int | None = None
         self.last_missed: int | None = None
+        self.idle = True  # nothing written since the hub's last keep-alive tick
         self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, event_id: int, record: bytes) -> None:
@@ -56,6 +57,7 @@ class Subscription:
 
     def take(self) -> bytes:
         """Everything waiting, in order, as one chunk; the gap (if any) comes last."""
+        self.idle = False
         chunk = b"".join(self.pending)
         self.pending = []
         if self.missed:
@@ -63,20 +65,17 @@ class Subscription:
             self.missed, self.first_missed, self.last_missed = 0, None, None
         return chunk
 
-    async def wait(self, timeout: float) -> bool:
-        """Until the hub flushes events to this subscription (True), or `timeout` (False:
-        time for a keep-alive). Returns at once if some are already waiting."""
+    async def wait(self) -> bool:
+        """Until the hub flushes events to this subscription (True), or a keep-alive is due
+        (False). Returns at once if events are already waiting."""
         if self.has_pending():
             return True
         self._waiter = asyncio.get_running_loop().create_future()
         try:
-            async with asyncio.timeout(timeout):  # no extra task per wait, unlike wait_for
-                await self._waiter
-        except TimeoutError:
-            return False
+            await self._waiter
         finally:
             self._waiter = None
-        return True
+        return self.has_pending()
 
     def wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -87,8 +86,9 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self, subscriber_buffer: int, history: int, resolve_project: ProjectResolver | None = None):
-        self.subscriber_buffer = subscriber_buffer
+    def __init__(self, subscriber_buffer: int, history: int, resolve_project: ProjectResolver | None = None,
+                 keepalive: float = 15.0):
+        self.subscriber_buffer, self.keepalive = subscriber_buffer, keepalive
         self.history: deque[tuple[Event, bytes]] = deque(maxlen=max(history, 1))
         self.keep_history = history > 0
         self.subscriptions: set[Subscription] = set()
@@ -97,7 +97,7 @@ class EventHub:
         self.resolve_project = resolve_project
         self._projects: OrderedDict[str, str] = OrderedDict()
         self.last_id = 0
-        self.task: asyncio.Task[None] | None = None
+        self.tasks: list[asyncio.Task[None]] = []
         self._flush: asyncio.TimerHandle | None = None
 
     @property
@@ -105,14 +105,14 @@ class EventHub:
         return len(self.subscriptions)
 
     def start(self) -> None:
-        self.task = asyncio.create_task(self._distribute())
+        self.tasks = [asyncio.create_task(self._distribute()), asyncio.create_task(self._keep_alive())]
 
     async def stop(self) -> None:
         if self._flush is not None:
             self._flush.cancel()
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
     def submit(self, event: Event) -> None:
         try:
@@ -166,6 +166,16 @@ class EventHub:
         for subscription in self.subscriptions:
             if subscription.has_pending():
                 subscription.wake()
+
+    async def _keep_alive(self) -> None:
+        """One timer for every subscription (a timeout per wait would cost a timer per
+        write): a stream that wrote nothing for a whole interval is woken for a keep-alive."""
+        while True:
+            await asyncio.sleep(self.keepalive)
+            for subscription in self.subscriptions:
+                if subscription.idle:
+                    subscription.wake()
+                subscription.idle = True
 
     def subscribe(self, view: EventFilter, last_event_id: int | None = None) -> Subscription:
         """A new subscription; with `last_event_id`, first the history after it (or a gap)."""

@@ -92,8 +92,8 @@ class EventStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, subscription: Subscription, keepalive: float, headers: dict[str, str]):
-        self.subscription, self.keepalive = subscription, keepalive
+    def __init__(self, subscription: Subscription, headers: dict[str, str]):
+        self.subscription = subscription
         self.status_code = 200
         self.background = None
         self.init_headers(headers)
@@ -109,7 +109,7 @@ class EventStream(Response):
             ready = f"event: ready\ndata: {json.dumps({'replayed': subscription.replayed})}\n\n".encode()
             await send({"type": "http.response.body", "body": ready + subscription.take(), "more_body": True})
             while True:
-                flushed = await subscription.wait(self.keepalive)
+                flushed = await subscription.wait()
                 if left.done():
                     break
                 chunk = subscription.take() if flushed else _KEEPALIVE
@@ -143,4 +143,4 @@ async def events_endpoint(request: Request) -> Response:
         return fault_response(503, "This process does not serve the event stream.", headers)
     subscription = hub.subscribe(view, last_id)
     headers.update({"cache-control": "no-cache", "x-accel-buffering": "no"})
-    return EventStream(subscription, runtime.settings.events.keepalive, headers)
+    return EventStream(subscription, headers)
