@@ -93,7 +93,7 @@ class EventHub:
     def __init__(self, subscriber_buffer: int, history: int, resolve_project: ProjectResolver | None = None,
                  keepalive: float = 15.0):
         self.subscriber_buffer, self.keepalive = subscriber_buffer, keepalive
-        self.history: deque[tuple[Event, bytes]] = deque(maxlen=max(history, 1))
+        self.history: deque[tuple[Event, bytes | None]] = deque(maxlen=max(history, 1))
         self.keep_history = history > 0
         self.subscriptions: set[Subscription] = set()
         self._index: dict[IndexKey, list[Subscription]] = {}
@@ -150,14 +150,14 @@ class EventHub:
                     self._remember(event.server_id, event.project_id)
             self.last_id += 1
             event.id = self.last_id
-            record = event.sse_record()
+            record: bytes | None = None
+            for subscription in self.subscribers_of(event):
+                if record is None:  # encoded once, and only if someone will be sent it
+                    record = event.sse_record()
+                subscription.offer(event.id, record)
             if self.keep_history:
                 self.history.append((event, record))
-            delivered = False
-            for subscription in self.subscribers_of(event):
-                subscription.offer(event.id, record)
-                delivered = True
-            if delivered and self._flush is None:
+            if record is not None and self._flush is None:
                 self._flush = asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self._wake_subscribers)
 
     def subscribers_of(self, event: Event) -> Iterator[Subscription]:
@@ -196,7 +196,7 @@ class EventHub:
                 before = len(subscription.pending)
                 for event, record in self.history:
                     if event.id > last_event_id and view.matches(event):
-                        subscription.offer(event.id, record)
+                        subscription.offer(event.id, record or event.sse_record())
                 subscription.replayed = len(subscription.pending) - before
         self.subscriptions.add(subscription)
         for key in view.index_keys():
