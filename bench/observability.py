@@ -1,12 +1,16 @@
 """What operating features cost: servers/s with metrics off, on, and on with 100 event-stream subscribers.
 
-Each configuration boots the same servers on a fresh all-in-one (bench/boot.py's run),
-rounds alternate between configurations so drift hits all of them alike, and the
-median of the rounds is compared with metrics off: servers/s, and the CPU the cloud's
-process spent per server (steadier than wall-clock time on a machine that is busy
-with other work).
+Each configuration boots the same servers on a fresh all-in-one, waits until none is
+building, and deletes them again. It watches with a cheap `status=BUILD&limit=1` query
+rather than bench/boot.py's detailed listing of every server 20 times a second: that
+listing makes the cloud's CPU grow with wall-clock time, so anything that slows a round
+(here: 100 subscriber clients on the same two cores) would read as cost per server. Rounds visit the configurations in alternating order (off, on, subscribers, then
+backwards) so that a machine growing busier or quieter hits all of them alike; the
+medians are compared: servers/s, and the CPU the cloud's process spent per server
+(steadier than wall-clock time on a machine that is busy with other work). Overheads
+are positive when a configuration is slower or costs more.
 
-    python bench/observability.py --servers 200 --concurrency 20 --rounds 3 --subscribers 100
+    python bench/observability.py --servers 200 --concurrency 20 --rounds 4 --subscribers 100
 """
 
 from __future__ import annotations
@@ -17,25 +21,90 @@ import os
 import statistics
 import sys
 import tempfile
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from boot import HEADERS, run  # noqa: E402
+from boot import HEADERS  # noqa: E402
 
 from tests.support.process import all_in_one  # noqa: E402
 
 
-async def _subscriber(url: str, counts: list[int], index: int) -> None:
-    """Reads every event as it comes, as `novalite events --follow` would."""
-    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30.0, read=None)) as client:
-        async with client.stream("GET", "/events", headers={"X-Auth-Token": HEADERS["X-Auth-Token"]}) as response:
+@dataclass
+class Followers:
+    """What the subscribers saw: how many are subscribed, and records each received."""
+
+    expected: int
+    counts: list[int] = field(default_factory=list)
+    subscribed: int = 0
+    all_subscribed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def follow(self, url: str) -> None:
+        """Reads every event over a bare socket and counts records in the raw bytes. The
+        subscribers share this machine's cores with the cloud and only the cloud's cost is
+        measured here (a real follower runs elsewhere), so they do as little as a client can."""
+        index = len(self.counts)
+        self.counts.append(0)
+        address = httpx.URL(url)
+        reader, writer = await asyncio.open_connection(address.host, address.port)
+        try:
+            writer.write(f"GET /events HTTP/1.1\r\nHost: {address.host}\r\n"
+                         f"X-Auth-Token: {HEADERS['X-Auth-Token']}\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"GET /events answered {head.splitlines()[0]!r}")
+            tail = None
+            while chunk := await reader.read(65536):
+                if tail is None:  # the first chunk holds `ready`: the subscription exists
+                    tail = b""
+                    self.subscribed += 1
+                    if self.subscribed == self.expected:
+                        self.all_subscribed.set()
+                window = tail + chunk
+                self.counts[index] += window.count(b"\nid: ")
+                tail = window[-4:]  # shorter than the pattern: a record split across reads counts once
+        finally:
+            writer.close()
+
+
+async def boot_and_delete(url: str, servers: int, concurrency: int) -> float:
+    """Boots `servers` servers, `concurrency` requests at a time, then deletes them: servers/s to all booted."""
+    sem = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=f"{url}/compute/v2.1", headers=HEADERS, timeout=120,
+                                 limits=httpx.Limits(max_connections=concurrency + 2)) as client:
+
+        async def count(status: str | None = None) -> int:
+            params = {"limit": "1", **({"status": status} if status else {})}
+            response = await client.get("/servers", params=params)
             response.raise_for_status()
-            async for line in response.aiter_lines():
-                if line.startswith("id:"):
-                    counts[index] += 1
+            return len(response.json()["servers"])
+
+        async def boot(i: int) -> str:
+            async with sem:
+                response = await client.post("/servers", json={"server": {
+                    "name": f"bench-{i}", "imageRef": "bench", "flavorRef": "1", "networks": "none"}})
+                response.raise_for_status()
+                return str(response.json()["server"]["id"])
+
+        async def delete(server_id: str) -> None:
+            async with sem:
+                (await client.delete(f"/servers/{server_id}")).raise_for_status()
+
+        start = time.perf_counter()
+        ids = await asyncio.gather(*(boot(i) for i in range(servers)))
+        while await count("BUILD"):
+            await asyncio.sleep(0.05)
+        rate = servers / (time.perf_counter() - start)
+        if await count("ERROR"):
+            raise RuntimeError("a server went to ERROR")
+        await asyncio.gather(*(delete(server_id) for server_id in ids))
+        while await count():
+            await asyncio.sleep(0.05)
+    return rate
 
 
 def cpu_seconds(pid: int | None) -> float:
@@ -47,18 +116,19 @@ def cpu_seconds(pid: int | None) -> float:
 
 
 async def _measure(url: str, pid: int | None, args: argparse.Namespace, subscribers: int) -> tuple[float, float, int]:
-    counts = [0] * subscribers
-    tasks = [asyncio.create_task(_subscriber(url, counts, i)) for i in range(subscribers)]
-    await asyncio.sleep(1.0 if subscribers else 0)  # let them connect before the first boot
-    cpu_before = cpu_seconds(pid)
+    followers = Followers(subscribers)
+    tasks = [asyncio.create_task(followers.follow(url)) for _ in range(subscribers)]
     try:
-        result = await run(url, args.servers, args.concurrency, "1", pid)
+        if subscribers:
+            await asyncio.wait_for(followers.all_subscribed.wait(), 60)
+        cpu_before = cpu_seconds(pid)
+        rate = await boot_and_delete(url, args.servers, args.concurrency)
         cpu_ms = 1000 * (cpu_seconds(pid) - cpu_before) / args.servers
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return result["servers_per_s"], cpu_ms, min(counts) if counts else 0
+    return rate, cpu_ms, min(followers.counts, default=0)
 
 
 def _round(name: str, metrics_on: bool, subscribers: int, args: argparse.Namespace) -> tuple[float, float, int]:
@@ -75,8 +145,6 @@ def _round(name: str, metrics_on: bool, subscribers: int, args: argparse.Namespa
 
 def micro() -> None:
     """Per-operation costs, steady under a loaded machine where servers/s is not."""
-    import time
-
     from novalite.events.hub import EventHub
     from novalite.events.model import Event, EventFilter
     from novalite.observability import metrics
@@ -88,15 +156,19 @@ def micro() -> None:
     print(f"count_message: {1e6 * (time.perf_counter() - start) / n:.2f} us")
 
     async def fan_out(subscribers: int, events: int = 20_000) -> float:
+        """Per event: built, published, numbered, encoded, filed with every subscriber and
+        (in chunks of 10, as a burst would be) taken out again."""
         hub = EventHub(subscriber_buffer=events, history=10_000)
-        for _ in range(subscribers):
-            hub.subscribe(EventFilter(admin=True))
+        subscriptions = [hub.subscribe(EventFilter(admin=True)) for _ in range(subscribers)]
         hub.start()
         start = time.perf_counter()
         for i in range(events):
             hub.submit(Event(kind="server.state", server_id="s", project_id="p", data={"i": i}))
-        while hub.last_id < events:
-            await asyncio.sleep(0)
+            if i % 10 == 9:
+                while hub.last_id <= i:
+                    await asyncio.sleep(0)
+                for subscription in subscriptions:
+                    subscription.take()
         elapsed = time.perf_counter() - start
         await hub.stop()
         return 1e6 * elapsed / events
@@ -106,11 +178,16 @@ def micro() -> None:
               f"{asyncio.run(fan_out(subscribers)):.1f} us")
 
 
+def _overhead(value: float, base: float, lower_is_better: bool) -> str:
+    change = (value - base) / base if lower_is_better else (base - value) / base
+    return f"{100 * change:+.1f}%"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--hosts", type=int, default=3)
     parser.add_argument("--micro", action="store_true", help="only the per-operation costs")
@@ -118,31 +195,39 @@ def main() -> None:
     if args.micro:
         micro()
         return
-    configs = [("metrics off", False, 0), ("metrics on", True, 0),
-               (f"metrics on + {args.subscribers} subscribers", True, args.subscribers)]
+    off, on, followed = "metrics off", "metrics on", f"metrics on + {args.subscribers} subscribers"
+    configs = [(off, False, 0), (on, True, 0), (followed, True, args.subscribers)]
     rates: dict[str, list[float]] = {name: [] for name, _, _ in configs}
     cpu: dict[str, list[float]] = {name: [] for name, _, _ in configs}
     delivered: dict[str, int] = {}
-    for _ in range(args.rounds):
-        for name, metrics_on, subscribers in configs:
+    loads = [os.getloadavg()[0]]
+    for number in range(args.rounds):
+        for name, metrics_on, subscribers in configs if number % 2 == 0 else reversed(configs):
             try:
                 rate, cpu_ms, events = _round(name.split()[0], metrics_on, subscribers, args)
             except httpx.HTTPError as exc:  # a dropped keep-alive under load: that round does not count
-                print(f"  {name:<32} round failed: {exc!r}", flush=True)
+                print(f"  {name:<40} round failed: {exc!r}", flush=True)
                 continue
             rates[name].append(rate)
             cpu[name].append(cpu_ms)
             delivered[name] = events
-            print(f"  {name:<40} {rate:7.1f} servers/s {cpu_ms:7.1f} CPU ms/server", flush=True)
-    base_rate = statistics.median(rates[configs[0][0]])
-    base_cpu = statistics.median(cpu[configs[0][0]])
-    print(f"\n| configuration | servers/s | overhead | cloud CPU ms per server | overhead |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+            loads.append(os.getloadavg()[0])
+            print(f"  {name:<40} {rate:7.1f} servers/s {cpu_ms:7.1f} CPU ms/server "
+                  f"(load average {loads[-1]:.1f})", flush=True)
+    rate = {name: statistics.median(values) for name, values in rates.items()}
+    ms = {name: statistics.median(values) for name, values in cpu.items()}
+    print(f"\n{args.servers} servers, concurrency {args.concurrency}, medians of {args.rounds} rounds; "
+          f"1-minute load average {min(loads):.1f}-{max(loads):.1f}\n")
+    print("| configuration | servers/s | vs metrics off | vs metrics on | cloud CPU ms per server "
+          "| vs metrics off | vs metrics on |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, _, subscribers in configs:
-        rate, cpu_ms = statistics.median(rates[name]), statistics.median(cpu[name])
         extra = f" ({delivered[name]} events to the slowest)" if subscribers else ""
-        print(f"| {name}{extra} | {rate:.1f} | {100 * (base_rate - rate) / base_rate:+.1f}% | {cpu_ms:.1f} "
-              f"| {100 * (cpu_ms - base_cpu) / base_cpu:+.1f}% |")
+        against_on = name != off and name != on
+        print(f"| {name}{extra} | {rate[name]:.1f} | {_overhead(rate[name], rate[off], False)} "
+              f"| {_overhead(rate[name], rate[on], False) if against_on else '—'} "
+              f"| {ms[name]:.1f} | {_overhead(ms[name], ms[off], True)} "
+              f"| {_overhead(ms[name], ms[on], True) if against_on else '—'} |")
 
 
 if __name__ == "__main__":

@@ -80,6 +80,10 @@ class EventReader:
             raise AssertionError("the event stream ended")
         return await asyncio.wait_for(_read(), timeout)
 
+    async def line(self, timeout: float = 30.0) -> str:
+        """The next raw line, comments included."""
+        return await asyncio.wait_for(anext(self._lines), timeout)
+
     async def until(self, predicate: Any, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Records up to and including the first that satisfies `predicate`."""
         seen: list[dict[str, Any]] = []

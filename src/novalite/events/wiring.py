@@ -40,7 +40,7 @@ class EventsRuntime:
         settings = runtime.settings.events
         if "api" in roles:
             self.hub = EventHub(settings.subscriber_buffer, settings.history,
-                                lambda server_id: server_project(runtime, server_id))
+                                lambda server_id: server_project(runtime, server_id), settings.keepalive)
             self.hub.start()
             runtime.extras["events"] = self.hub
             self.monitor = ServiceMonitor(runtime, self.hub)
