@@ -34,8 +34,12 @@ def server_state(session: AsyncSession, row: Any, ctx: RequestContext | None = N
 
 def server_action(session: AsyncSession, ctx: RequestContext, server_id: str, action: str,
                   event: str | None = None, phase: str = "start", result: str | None = None,
-                  host: str | None = None) -> None:
-    """An instance action began (event None), or one of its events started or finished."""
+                  host: str | None = None, project_id: str | None = None) -> None:
+    """An instance action began (event None), or one of its events started or finished.
+
+    `project_id` is the server's project where the caller knows it (a new server's first
+    event): the stream then need not look it up before it can route the event.
+    """
     if installed.sink is None:
         return
     data: dict[str, Any] = {"action": action} if event is None else {"event": event, "phase": phase}
@@ -43,7 +47,8 @@ def server_action(session: AsyncSession, ctx: RequestContext, server_id: str, ac
         data["result"] = result
     if host is not None:
         data["host"] = host
-    after_commit(session, Event(kind="server.action", request_id=ctx.request_id, server_id=server_id, data=data))
+    after_commit(session, Event(kind="server.action", request_id=ctx.request_id, server_id=server_id,
+                                project_id=project_id, data=data))
 
 
 def server_fault(session: AsyncSession, server_id: str, code: int, message: str, host: str | None) -> None:

@@ -27,7 +27,8 @@ def _remember(instance_uuid: str, request_id: str, action_id: int, action: str) 
 
 
 async def action_start(session: AsyncSession, ctx: RequestContext, instance_uuid: str,
-                       action: str) -> InstanceAction:
+                       action: str, project_id: str | None = None) -> InstanceAction:
+    """Record an action; `project_id` is the server's, where the caller has it at hand."""
     row = InstanceAction(
         action=action, instance_uuid=instance_uuid, request_id=ctx.request_id,
         user_id=ctx.user_id, project_id=ctx.project_id, start_time=utcnow(), updated_at=utcnow(),
@@ -35,7 +36,7 @@ async def action_start(session: AsyncSession, ctx: RequestContext, instance_uuid
     session.add(row)
     await session.flush()
     _remember(instance_uuid, ctx.request_id, row.id, action)
-    events.server_action(session, ctx, instance_uuid, action)
+    events.server_action(session, ctx, instance_uuid, action, project_id=project_id)
     return row
 
 

@@ -81,7 +81,7 @@ class BuildTasks(RescheduleTasks):
         async with cells.session(cell.uuid) as session, session.begin():
             session.add(instance)
             await session.flush()
-            await actions.action_start(session, ctx, uuid, "create")
+            await actions.action_start(session, ctx, uuid, "create", project_id=instance.project_id)
             await actions.event_finish(session, ctx, uuid, CREATE_EVENT, "Success")
             record = instances.to_record(instance)
         if not await build_requests.move_to_cell(api, uuid, cell):
@@ -109,7 +109,7 @@ class BuildTasks(RescheduleTasks):
         async with cells.session(cell0.uuid) as session, session.begin():
             session.add(instance)
             await session.flush()
-            await actions.action_start(session, ctx, uuid, "create")
+            await actions.action_start(session, ctx, uuid, "create", project_id=instance.project_id)
             await actions.event_finish(session, ctx, uuid, CREATE_EVENT, "Error", details=reason)
             await actions.add_fault(session, uuid, 500, reason, details or reason)
         if not await build_requests.move_to_cell(api, uuid, cell0):
