@@ -48,8 +48,9 @@ async def usage(split: SplitDeployment, token: str) -> dict[str, dict[str, int]]
 
 
 async def test_servers_boot_to_active_with_services_authenticated_by_identity(split: SplitDeployment):
+    assert split.api is not None
     token = await split.admin_token()
-    async with httpx.AsyncClient(base_url=split.api.url if split.api else "", timeout=120, headers={
+    async with httpx.AsyncClient(base_url=split.api.url, timeout=120, headers={
             "X-Auth-Token": token, "OpenStack-API-Version": "compute 2.100"}) as api:
         assert (await api.get(SERVERS, headers={"X-Auth-Token": "admin:admin"})).status_code == 401
         ids = []
