@@ -6,6 +6,7 @@ Every test that starts a cloud runs twice, on SQLite (`[sqlite]`) and on Postgre
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
@@ -16,6 +17,9 @@ from novalite.bootstrap import ALL_ROLES, Cloud
 from novalite.config import Settings
 from tests.support.databases import ENGINES, PgTemplates
 from tests.support.services import require_postgres
+
+
+STOP_TIMEOUT = 120.0
 
 
 def make_settings(data_dir: Path, databases: dict[str, Any] | None = None, **sections: dict[str, Any]) -> Settings:
@@ -85,8 +89,14 @@ async def cloud_factory(database_urls: dict[str, Any]) -> AsyncIterator[Callable
         return cloud
 
     yield _start
+    stuck = []
     for cloud in reversed(started):
-        await cloud.stop()
+        try:
+            # A cloud that cannot stop is a failure to report, not a run that hangs until CI kills it.
+            await asyncio.wait_for(cloud.stop(), timeout=STOP_TIMEOUT)
+        except asyncio.TimeoutError:
+            stuck.append(sorted(cloud.roles))
+    assert not stuck, f"clouds with roles {stuck} did not stop within {STOP_TIMEOUT}s"
 
 
 @pytest.fixture
