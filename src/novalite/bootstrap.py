@@ -188,9 +188,10 @@ class Cloud:
             from novalite.services.placement.local_client import LocalPlacementClient
 
             return LocalPlacementClient(runtime.placement_sessions)
+        from novalite.service_auth import placement_service_auth
         from novalite.services.placement.http_client import HttpPlacementClient
 
-        return HttpPlacementClient(self.settings.placement.url, token="admin:service")
+        return HttpPlacementClient(self.settings.placement.url, placement_service_auth(self.settings))
 
     async def wait_background(self) -> None:
         """Wait for start-up work that runs after serving began (the restart reconcile)."""

@@ -170,7 +170,19 @@ class ConductorOptions(Section):
 
 
 class PlacementOptions(Section):
+    """Where placement is, and the service user that calls it over HTTP (Nova's keystoneauth options)."""
+
     url: str = Field("", description="Empty: call the placement service in-process; else its HTTP URL.")
+    auth_url: str = Field(
+        "", description="Identity v3 API the service user authenticates with, e.g. http://controller:8774/identity "
+                        "or http://keystone:5000/v3.")
+    username: str = Field(
+        "", description="Service user calling placement over HTTP (needs the admin role on project_name); "
+                        "empty under noauth2.")
+    password: str = Field("", description="The service user's password.")
+    project_name: str = Field("service", description="Project the service user's token is scoped to.")
+    user_domain_name: str = Field("Default", description="Domain of the service user.")
+    project_domain_name: str = Field("Default", description="Domain of project_name.")
 
 
 class IdentityOptions(Section):
@@ -261,6 +273,17 @@ class Settings(BaseSettings):
             raise ValueError("[api] auth_strategy = \"keystone\" needs [keystone] url")
         return self
 
+    @model_validator(mode="after")
+    def _placement_over_http_needs_a_service_user(self) -> "Settings":
+        options = self.placement
+        if options.url and self.api.auth_strategy != "noauth2" and not (
+                options.auth_url and options.username and options.password):
+            raise ValueError(
+                f"[placement] url is set and [api] auth_strategy = \"{self.api.auth_strategy}\": placement needs a "
+                "service user's token, so set [placement] auth_url, username and password (a user with the "
+                "admin role on [placement] project_name)")
+        return self
+
     def sqlite_url(self, name: str) -> str:
         return f"sqlite+aiosqlite:///{self.service.data_dir / (name + '.db')}"
 
@@ -314,7 +337,9 @@ def describe_validation_error(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         option = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
+        if not option:  # a rule across options: its message names them
+            lines.append(err["msg"].removeprefix("Value error, "))
+        elif err["type"] == "extra_forbidden":
             lines.append(f"unknown option '{option}'")
         else:
             lines.append(f"option '{option}': {err['msg']} (got {err.get('input')!r})")

@@ -9,14 +9,15 @@ from typer.testing import CliRunner
 from novalite.bootstrap import ALL_ROLES, Cloud
 from novalite.cli import app
 from novalite.context import RequestContext
-from tests.conftest import client_for, make_settings
+from tests.conftest import client_for
+from tests.support.databases import database_env
 from tests.support.compute import boot, wait_status
 
 ORPHAN = "0badc0de-0000-4000-8000-000000000001"
 
 
-async def _cloud_with_an_orphan(tmp_path) -> str:
-    cloud = Cloud(settings=make_settings(tmp_path), roles=set(ALL_ROLES), all_in_one=True)
+async def _cloud_with_an_orphan(settings) -> str:
+    cloud = Cloud(settings=settings, roles=set(ALL_ROLES), all_in_one=True)
     await cloud.start()
     try:
         async with client_for(cloud) as client:
@@ -31,9 +32,11 @@ async def _cloud_with_an_orphan(tmp_path) -> str:
         await cloud.stop()
 
 
-def test_audit_finds_and_heals_only_orphans(tmp_path, monkeypatch):
-    server_id = asyncio.run(_cloud_with_an_orphan(tmp_path))
+def test_audit_finds_and_heals_only_orphans(tmp_path, monkeypatch, settings_factory, database_urls):
+    server_id = asyncio.run(_cloud_with_an_orphan(settings_factory()))
     monkeypatch.setenv("NOVALITE_SERVICE__DATA_DIR", str(tmp_path))
+    for name, value in database_env(database_urls).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("COLUMNS", "200")
     runner = CliRunner()
     found = runner.invoke(app, ["placement", "audit"])

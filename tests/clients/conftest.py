@@ -17,7 +17,9 @@ from typing import Any, Iterator
 
 import pytest
 
+from tests.support.databases import ENGINES, PgTemplates, database_env
 from tests.support.process import NovaliteProcess, all_in_one
+from tests.support.services import require_postgres
 
 
 def openstack_executable() -> str:
@@ -72,14 +74,30 @@ def start_cloud(data_dir: Path, env: dict[str, str]) -> Iterator[ClientCloud]:
         process.stop()
 
 
-@pytest.fixture(scope="module")
-def identity_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientCloud]:
-    yield from start_cloud(tmp_path_factory.mktemp("identity-cloud"), {"NOVALITE_API__AUTH_STRATEGY": "identity"})
+@pytest.fixture(scope="module", params=ENGINES)
+def cloud_databases(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The cloud process's databases as environment variables: one module's tests share a cloud."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    require_postgres()
+    templates: PgTemplates = request.getfixturevalue("pg_templates")
+    with templates.databases() as options:
+        yield database_env(options)
 
 
 @pytest.fixture(scope="module")
-def noauth_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientCloud]:
-    yield from start_cloud(tmp_path_factory.mktemp("noauth-cloud"), {"NOVALITE_API__AUTH_STRATEGY": "noauth2"})
+def identity_cloud(tmp_path_factory: pytest.TempPathFactory, cloud_databases: dict[str, str]
+                   ) -> Iterator[ClientCloud]:
+    yield from start_cloud(tmp_path_factory.mktemp("identity-cloud"),
+                           {"NOVALITE_API__AUTH_STRATEGY": "identity", **cloud_databases})
+
+
+@pytest.fixture(scope="module")
+def noauth_cloud(tmp_path_factory: pytest.TempPathFactory, cloud_databases: dict[str, str]
+                 ) -> Iterator[ClientCloud]:
+    yield from start_cloud(tmp_path_factory.mktemp("noauth-cloud"),
+                           {"NOVALITE_API__AUTH_STRATEGY": "noauth2", **cloud_databases})
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from tests.support.databases import database_env
 from tests.support.process import all_in_one
 
 HEADERS = {"X-Auth-Token": "admin:admin", "OpenStack-API-Version": "compute 2.100"}
@@ -38,8 +39,9 @@ def _placement_usage(url: str) -> dict[str, int]:
     return totals
 
 
-def test_kill_dash_nine_mid_burst_then_restart_reconciles(tmp_path):
-    env = {"NOVALITE_FAKE_DRIVER__SPAWN_DELAY": "0.7", "NOVALITE_COMPUTE__HEARTBEAT_INTERVAL": "1"}
+def test_kill_dash_nine_mid_burst_then_restart_reconciles(tmp_path, database_urls):
+    databases = database_env(database_urls)
+    env = {"NOVALITE_FAKE_DRIVER__SPAWN_DELAY": "0.7", "NOVALITE_COMPUTE__HEARTBEAT_INTERVAL": "1", **databases}
     first = all_in_one(tmp_path, env).start()
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -49,7 +51,7 @@ def test_kill_dash_nine_mid_burst_then_restart_reconciles(tmp_path):
         first.kill()
     assert len(accepted) >= 20, first.log_text()[-2000:]
 
-    second = all_in_one(tmp_path, {"NOVALITE_COMPUTE__HEARTBEAT_INTERVAL": "1"}).start()
+    second = all_in_one(tmp_path, {"NOVALITE_COMPUTE__HEARTBEAT_INTERVAL": "1", **databases}).start()
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import asyncpg
 
+from tests.support import identity
 from tests.support.process import NovaliteProcess, free_port
 from tests.support.services import PG_HOST, PG_PORT, PG_USER, RABBIT_URL, pg_url
 
@@ -63,6 +64,11 @@ class SplitDeployment:
     computes_per_cell: int = 2
     cell_names: tuple[str, ...] = ("cell1", "cell2")
     api_workers: int = 2
+    # "identity": the API process is the identity service, `db upgrade` makes the admin, and
+    # every process calls placement as the service user `placement` (README "Scaling out").
+    auth_strategy: str = "noauth2"
+    admin_password: str = "split-admin-secret"
+    service_password: str = "split-placement-secret"
     extra_env: dict[str, str] = field(default_factory=dict)
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     processes: list[NovaliteProcess] = field(default_factory=list)
@@ -70,6 +76,7 @@ class SplitDeployment:
     vhosts: dict[str, str] = field(default_factory=dict)      # "top" or cell name -> transport URL
     api: NovaliteProcess | None = None
     placement: NovaliteProcess | None = None
+    api_port: int = field(default_factory=free_port)  # known before the API starts: it is the auth URL
 
     @property
     def hosts(self) -> dict[str, list[str]]:
@@ -90,11 +97,16 @@ class SplitDeployment:
             # most 8 messages at once per consumer so that a burst queues in RabbitMQ instead.
             "NOVALITE_DATABASE__POOL_SIZE": "1", "NOVALITE_BUS__EXECUTOR_SIZE": "8",
             "NOVALITE_BUS__TRANSPORT_URL": self.vhosts["top"],
-            "NOVALITE_API__AUTH_STRATEGY": "noauth2", "NOVALITE_IMAGE__ENABLED": "false",
+            "NOVALITE_API__AUTH_STRATEGY": self.auth_strategy, "NOVALITE_IMAGE__ENABLED": "false",
             "NOVALITE_COMPUTE__HEARTBEAT_INTERVAL": "2", "NOVALITE_FAKE_DRIVER__VCPUS": "64",
         })
         if self.placement is not None:
             env["NOVALITE_PLACEMENT__URL"] = f"{self.placement.url}/placement"
+        if self.auth_strategy == "identity":
+            env.update({"NOVALITE_IDENTITY__ADMIN_PASSWORD": self.admin_password,
+                        "NOVALITE_PLACEMENT__AUTH_URL": f"http://127.0.0.1:{self.api_port}/identity",
+                        "NOVALITE_PLACEMENT__USERNAME": "placement",
+                        "NOVALITE_PLACEMENT__PASSWORD": self.service_password})
         env.update(self.extra_env)
         env.update({f"NOVALITE_{k.upper()}": v for k, v in options.items()})
         return env
@@ -131,26 +143,42 @@ class SplitDeployment:
             for future in [pool.submit(process.start) for process in processes]:
                 future.result()
 
-    def _role(self, name: str, role: str, **options: str) -> RoleProcess:
+    def role(self, name: str, role: str, **options: str) -> RoleProcess:
         return RoleProcess(["serve", "--role", role], self.env(**options), self.work_dir / f"{name}.log", 0)
+
+    def compute(self, cell: str, host: str, **options: str) -> RoleProcess:
+        return self.role(host, "compute", compute__host=host, bus__transport_url=self.vhosts[cell], **options)
 
     def start(self) -> None:
         """Placement, API, schedulers and conductors; then the computes, which call placement and
-        their conductor as they start (on RabbitMQ a topic must be served before it is called)."""
+        their conductor as they start (on RabbitMQ a topic must be served before it is called).
+        Under identity the service user is made, through the API, before anything calls placement."""
         port = free_port()
         self.placement = NovaliteProcess(["serve", "--role", "placement"], self.env(service__port=str(port)),
                                          self.work_dir / "placement.log", port)
-        port = free_port()
         self.api = NovaliteProcess(
-            ["serve", "--role", "api"], self.env(service__port=str(port), service__api_workers=str(self.api_workers)),
-            self.work_dir / "api.log", port)
+            ["serve", "--role", "api"],
+            self.env(service__port=str(self.api_port), service__api_workers=str(self.api_workers)),
+            self.work_dir / "api.log", self.api_port)
         first: list[NovaliteProcess] = [self.placement, self.api]
-        first += [self._role(f"scheduler{i + 1}", "scheduler") for i in range(self.schedulers)]
-        first += [self._role(f"{cell}-conductor{i + 1}", "conductor", conductor__cell=cell)
-                  for cell in self.cell_names for i in range(self.conductors_per_cell)]
-        self._start_together(first)
-        self._start_together([self._role(host, "compute", compute__host=host, bus__transport_url=self.vhosts[cell])
-                              for cell in self.cell_names for host in self.hosts[cell]])
+        others = [self.role(f"scheduler{i + 1}", "scheduler") for i in range(self.schedulers)]
+        others += [self.role(f"{cell}-conductor{i + 1}", "conductor", conductor__cell=cell)
+                   for cell in self.cell_names for i in range(self.conductors_per_cell)]
+        if self.auth_strategy == "identity":
+            self._start_together(first)
+            asyncio.run(identity.create_service_user(self.api.url, self.admin_password, "placement",
+                                                     self.service_password))
+        else:
+            others = first + others
+        self._start_together(others)
+        self._start_together([self.compute(cell, host) for cell in self.cell_names for host in self.hosts[cell]])
+
+    async def admin_token(self) -> str:
+        """What the API and placement take as X-Auth-Token from the cloud's admin."""
+        if self.auth_strategy != "identity":
+            return "admin:admin"
+        assert self.api is not None
+        return await identity.password_token(self.api.url, "admin", self.admin_password, "admin")
 
     def stop(self) -> None:
         """Every process by its PID, then the vhosts and databases; each step whatever the others did."""

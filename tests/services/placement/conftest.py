@@ -12,12 +12,13 @@ from novalite.auth import NoAuthAuthenticator
 from novalite.db.engine import make_engine, session_factory
 from novalite.services.placement.app import build_placement_app
 from novalite.services.placement.service import prepare_placement_database
+from tests.support.databases import ENGINES
 from tests.support.services import temporary_pg_database
 
 ADMIN = {"x-auth-token": "admin:admin"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=ENGINES)
 async def engine(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[AsyncEngine]:  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         eng = make_engine(f"sqlite+aiosqlite:///{tmp_path}/placement.db")

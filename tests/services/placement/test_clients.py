@@ -9,6 +9,7 @@ import pytest
 
 from novalite.auth import NoAuthAuthenticator
 from novalite.context import RequestContext
+from novalite.service_auth import StaticToken
 from novalite.services.placement.app import build_placement_app
 from novalite.services.placement.client import CandidateQuery, PlacementClient, PlacementError, RequestGroup
 from novalite.services.placement.http_client import HttpPlacementClient
@@ -26,7 +27,7 @@ async def pc(request: pytest.FixtureRequest, sessionmaker) -> AsyncIterator[Plac
     else:
         app = build_placement_app(sessionmaker, NoAuthAuthenticator())
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
-        client = HttpPlacementClient("http://placement", "admin:admin", http=http)
+        client = HttpPlacementClient("http://placement", StaticToken("admin:admin"), http=http)
     yield client
     await client.close()
 

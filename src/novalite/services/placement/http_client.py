@@ -7,29 +7,33 @@ from typing import Any
 import httpx
 
 from novalite.context import RequestContext
+from novalite.service_auth import ServiceAuth, ServiceAuthError
 from novalite.services.placement.client import CandidateQuery, PlacementClient, PlacementError
 from novalite.services.placement.objects.inventories import with_defaults
 
 VERSION = "placement 1.39"
 RETRIES = 10
+SERVICE_AUTH_FAILED = "placement.service_auth_failed"  # the service user got no token
 
 
 class HttpPlacementClient(PlacementClient):
-    def __init__(self, base_url: str, token: str, http: httpx.AsyncClient | None = None):
+    def __init__(self, base_url: str, auth: ServiceAuth, http: httpx.AsyncClient | None = None):
         self._base = base_url.rstrip("/")
-        self._token = token
+        self._auth = auth
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=30.0)
 
     async def close(self) -> None:
+        await self._auth.close()
         if self._own_http:
             await self._http.aclose()
 
     async def _call(self, ctx: RequestContext, method: str, path: str, *, json: Any = None,
                     params: list[tuple[str, str]] | None = None, ok: tuple[int, ...] = (200, 201, 204)) -> httpx.Response:
-        headers = {"x-auth-token": self._token, "openstack-api-version": VERSION,
-                   "x-openstack-request-id": ctx.request_id}
-        response = await self._http.request(method, self._base + path, json=json, params=params, headers=headers)
+        response = await self._send(ctx, method, path, json, params)
+        if response.status_code == 401:
+            # A token revoked or expired early: one more try with a fresh one, then it is an error.
+            response = await self._send(ctx, method, path, json, params)
         if response.status_code not in ok:
             detail, code = response.text, "placement.undefined_code"
             try:
@@ -38,6 +42,20 @@ class HttpPlacementClient(PlacementClient):
             except (ValueError, KeyError, IndexError, TypeError):
                 pass
             raise PlacementError(response.status_code, detail, code)
+        return response
+
+    async def _send(self, ctx: RequestContext, method: str, path: str, json: Any,
+                    params: list[tuple[str, str]] | None) -> httpx.Response:
+        try:
+            token = await self._auth.token()
+        except ServiceAuthError as exc:
+            raise PlacementError(401, f"cannot authenticate to placement at {self._base}: {exc}",
+                                 SERVICE_AUTH_FAILED) from exc
+        headers = {"x-auth-token": token, "openstack-api-version": VERSION,
+                   "x-openstack-request-id": ctx.request_id}
+        response = await self._http.request(method, self._base + path, json=json, params=params, headers=headers)
+        if response.status_code == 401:
+            self._auth.invalidate(token)
         return response
 
     # resource providers -------------------------------------------------
