@@ -8,6 +8,7 @@ import time
 
 import httpx
 
+from tests.support.databases import database_env
 from tests.support.process import all_in_one
 
 HEADERS = {"X-Auth-Token": "alice:alpha"}
@@ -27,8 +28,8 @@ def _start_upload_and_stall(port: int, image_id: str, started: threading.Event) 
             pass
 
 
-def test_an_upload_cut_by_kill_dash_nine_is_queued_again_after_restart(tmp_path):
-    env = {"NOVALITE_IMAGE__ENABLED": "true"}
+def test_an_upload_cut_by_kill_dash_nine_is_queued_again_after_restart(tmp_path, database_urls):
+    env = {"NOVALITE_IMAGE__ENABLED": "true", **database_env(database_urls)}
     first = all_in_one(tmp_path, env).start()
     try:
         created = httpx.post(f"{first.url}{IMAGES}", headers=HEADERS, timeout=10,
