@@ -39,6 +39,10 @@ class ForegroundGate:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._release: asyncio.Handle | None = None
 
+    def touch(self) -> None:
+        """A client sent bytes: a request is on its way, though no handler runs it yet."""
+        self._last_activity = asyncio.get_running_loop().time()
+
     def enter(self) -> None:
         self.answering += 1
         self._last_activity = asyncio.get_running_loop().time()

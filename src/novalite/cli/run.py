@@ -16,6 +16,7 @@ from novalite.bootstrap import ALL_ROLES, Cloud, parse_roles
 from novalite.cli.app import ConfigOption, app, settings_or_exit
 from novalite.config import Settings
 from novalite.heap import settle_after_start
+from novalite.services.api.foreground import touching_http_protocol
 from novalite.logs import setup_logging
 
 LOG = logging.getLogger(__name__)
@@ -40,9 +41,11 @@ async def _run(cloud: Cloud) -> None:
     server = None
     serve_task = None
     if cloud.app is not None:
+        gate = cloud.runtime.foreground if cloud.runtime is not None else None
         config = uvicorn.Config(cloud.app, host=settings.service.bind_host, port=settings.service.port,
                                 log_config=None, access_log=False, lifespan="off",
-                                timeout_keep_alive=KEEP_ALIVE)
+                                timeout_keep_alive=KEEP_ALIVE,
+                                http=touching_http_protocol(gate) if gate is not None else "auto")
         server = uvicorn.Server(config)
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         serve_task = asyncio.create_task(server.serve())

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.config import HTTP_PROTOCOLS
+from uvicorn.importer import import_from_string
 
 from novalite.bus.foreground import ForegroundGate
 
@@ -34,3 +39,20 @@ class ForegroundRequests:
         finally:
             if answering:
                 gate.leave()
+
+
+def touching_http_protocol(gate: ForegroundGate) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol, telling the gate when a client sends bytes.
+
+    A request counts as API activity from its first byte: uvicorn reads it in the loop's I/O
+    phase but runs the app a turn later, and a gate that only saw the app would take the
+    moment in between for a pause.
+    """
+    base: Any = import_from_string(HTTP_PROTOCOLS["auto"])
+
+    class TouchingProtocol(base):  # type: ignore[misc,valid-type]
+        def data_received(self, data: bytes) -> None:
+            gate.touch()
+            super().data_received(data)
+
+    return TouchingProtocol

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from novalite.context import RequestContext
@@ -59,14 +59,19 @@ def hostname_from(name: str) -> str:
     return label or "server"
 
 
+# Built once: constructing a statement costs more than running this one on SQLite.
+_FLAVOR_BY_ID = select(Flavor.__table__).where(Flavor.flavorid == bindparam("flavorid"))
+_EXTRA_SPECS = select(FlavorExtraSpec.key, FlavorExtraSpec.value).where(FlavorExtraSpec.flavor_id == bindparam("id"))
+
+
 def _load_flavor(session: Session, flavor_id: str) -> FlavorRecord:
-    row = session.execute(select(Flavor.__table__).where(Flavor.flavorid == flavor_id)).first()
+    connection = session.connection()
+    row = connection.execute(_FLAVOR_BY_ID, {"flavorid": flavor_id}).first()
     if row is None:
         raise bad_request(f"Flavor {flavor_id} could not be found.")
     if row.disabled:
         raise bad_request(f"Flavor {flavor_id} is disabled and cannot be used for new servers.")
-    specs = session.execute(select(FlavorExtraSpec.key, FlavorExtraSpec.value)
-                            .where(FlavorExtraSpec.flavor_id == row.id)).all()
+    specs = connection.execute(_EXTRA_SPECS, {"id": row.id}).all()
     return FlavorRecord(
         flavorid=row.flavorid, name=row.name, vcpus=row.vcpus, memory_mb=row.memory_mb,
         root_gb=row.root_gb, ephemeral_gb=row.ephemeral_gb, swap=row.swap,
@@ -84,11 +89,17 @@ async def find_flavor(runtime: Runtime, flavor_ref: str) -> FlavorRecord:
         return await session.run_sync(_load_flavor, flavor_id)
 
 
+_INSERT_BUILD = insert(BuildRequest.__table__)
+_INSERT_SPEC = insert(RequestSpec.__table__)
+_INSERT_MAPPING = insert(InstanceMapping.__table__)
+
+
 def _insert_builds(session: Session, builds: list[dict[str, Any]], specs: list[dict[str, Any]],
                    mappings: list[dict[str, Any]]) -> None:
-    session.execute(insert(BuildRequest.__table__), builds)
-    session.execute(insert(RequestSpec.__table__), specs)
-    session.execute(insert(InstanceMapping.__table__), mappings)
+    connection = session.connection()
+    connection.execute(_INSERT_BUILD, builds)
+    connection.execute(_INSERT_SPEC, specs)
+    connection.execute(_INSERT_MAPPING, mappings)
 
 
 async def resolve_image(runtime: Runtime, ctx: RequestContext, image_ref: str, flavor: FlavorRecord) -> ImageRecord:
