@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import uvicorn
+
 from novalite.bus.foreground import QUIET, ForegroundGate
 from novalite.bus.memory import MemoryBus
 from novalite.context import RequestContext
-from novalite.services.api.foreground import ForegroundRequests
+from novalite.services.api.foreground import ForegroundRequests, touching_http_protocol
+from tests.support.process import free_port
 
 CTX = RequestContext(user_id="u", project_id="p", roles=["member"])
 
@@ -125,3 +128,37 @@ async def test_a_failing_request_still_leaves() -> None:
     except RuntimeError:
         pass
     assert gate.answering == 0
+
+
+async def test_a_request_counts_from_its_first_byte() -> None:
+    """uvicorn reads a request a loop turn before the app runs it: the gate hears of it then."""
+    gate = ForegroundGate(1.0)
+    called = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        called.set()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None,
+                                           http=touching_http_protocol(gate)))
+    serving = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(QUIET * 1.5)
+        loop = asyncio.get_running_loop()
+        assert gate._quiet(loop.time())
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")  # not a whole request yet: no app call
+        await writer.drain()
+        async with asyncio.timeout(5):
+            while gate._quiet(loop.time()):
+                await asyncio.sleep(0.005)
+        assert not called.is_set()
+        writer.close()
+    finally:
+        server.should_exit = True
+        await serving
