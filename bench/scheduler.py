@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -72,9 +73,20 @@ async def register_hosts(cloud: Cloud, count: int) -> None:
         await asyncio.gather(*(one(i) for i in range(start, min(start + BATCH, count))))
 
 
-async def measure(hosts: int, decisions: int, concurrent: int, max_results: int) -> dict[str, float]:
-    # tmpfs when there is one: setup writes ~40,000 rows one transaction at a time
-    with tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as tmp:
+def data_dir(keep: Path | None, hosts: int) -> contextlib.AbstractContextManager[str]:
+    """A throw-away directory, or `keep/<hosts>` kept between runs so the setup is paid once."""
+    if keep is None:
+        # tmpfs when there is one: setup writes ~40,000 rows one transaction at a time
+        return tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    path = keep / str(hosts)
+    path.mkdir(parents=True, exist_ok=True)
+    return contextlib.nullcontext(str(path))
+
+
+async def measure(hosts: int, decisions: int, concurrent: int, max_results: int,
+                  keep: Path | None = None) -> dict[str, float]:
+    with data_dir(keep, hosts) as tmp:
+        marker = Path(tmp) / "registered"
         settings = Settings(
             service={"data_dir": Path(tmp), "service_down_time": 86400.0},
             compute={"fake_host_count": 0},
@@ -85,7 +97,9 @@ async def measure(hosts: int, decisions: int, concurrent: int, max_results: int)
         await cloud.start()
         try:
             began = time.perf_counter()
-            await register_hosts(cloud, hosts)
+            if not marker.exists():
+                await register_hosts(cloud, hosts)
+                marker.write_text(str(hosts))
             setup = time.perf_counter() - began
             assert cloud.runtime is not None
             scheduler, ctx = SchedulerAPI(cloud.runtime.bus), RequestContext.admin()
@@ -129,8 +143,10 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=50)
     parser.add_argument("--concurrent", type=int, default=100)
     parser.add_argument("--max-placement-results", type=int, default=1000)
+    parser.add_argument("--keep-data", type=Path, default=None,
+                        help="keep the registered hosts under this directory and reuse them on the next run")
     args = parser.parse_args()
-    rows = [asyncio.run(measure(n, args.decisions, args.concurrent, args.max_placement_results))
+    rows = [asyncio.run(measure(n, args.decisions, args.concurrent, args.max_placement_results, args.keep_data))
             for n in args.hosts]
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, SQLite, in-memory bus, "
           f"max_placement_results {args.max_placement_results}")
