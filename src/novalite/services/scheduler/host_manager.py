@@ -29,7 +29,7 @@ IO_TASK_STATES = (
 )
 
 
-@dataclass
+@dataclass(slots=True)   # slots: the cache holds one per host, and the collector walks them all
 class NodeInfo:
     uuid: str
     host: str
@@ -55,6 +55,8 @@ class HostCache:
     def __init__(self, cells: CellRegistry, refresh_interval: float):
         self.cells, self.refresh_interval = cells, refresh_interval
         self.nodes: dict[str, NodeInfo] = {}
+        # service host -> its nodes, kept with `nodes` so a service change needs no walk over every node
+        self._by_host: dict[str, list[NodeInfo]] = defaultdict(list)
         self._loaded_at = -float("inf")
         self._services_seen: dict[str, dt.datetime] = {}   # cell -> newest Service.updated_at read
 
@@ -64,13 +66,15 @@ class HostCache:
             await self._reload()
         else:
             await self._refresh_services()
-        missing = [u for u in wanted if u not in self.nodes]
+        nodes = self.nodes
+        missing = [u for u in wanted if u not in nodes]
         if missing:  # hosts registered since the last reload
             await self._load(ComputeNode.uuid.in_(missing))
-        return {u: self.nodes[u] for u in wanted if u in self.nodes}
+        return {u: nodes[u] for u in wanted if u in nodes}
 
     async def _reload(self) -> None:
         self.nodes = {}
+        self._by_host = defaultdict(list)
         self._services_seen = {}
         await self._load(None)
         self._loaded_at = time.monotonic()
@@ -88,15 +92,17 @@ class HostCache:
             async with self.cells.session(cell.uuid) as session:
                 rows = (await session.execute(query)).all()
             for row in rows:
-                self.nodes[row[0]] = NodeInfo(row[0], row[1], row[2], cell.uuid, row[3], row[4], row[5] or {},
-                                              row[6], row[7], row[8], row[9])
+                node = NodeInfo(row[0], row[1], row[2], cell.uuid, row[3], row[4], row[5] or {},
+                                row[6], row[7], row[8], row[9])
+                old = self.nodes.get(node.uuid)
+                if old is not None:
+                    self._by_host[old.host].remove(old)
+                self.nodes[node.uuid] = node
+                self._by_host[node.host].append(node)
                 if row[10] is not None and row[10] > self._services_seen.get(cell.uuid, dt.datetime.min):
                     self._services_seen[cell.uuid] = row[10]
 
     async def _refresh_services(self) -> None:
-        by_host: dict[str, list[NodeInfo]] = defaultdict(list)
-        for node in self.nodes.values():
-            by_host[node.host].append(node)
         for cell in self.cells.cells_with_hosts():
             since = self._services_seen.get(cell.uuid)
             query = select(Service.host, Service.disabled, Service.disabled_reason, Service.forced_down,
@@ -107,7 +113,7 @@ class HostCache:
             async with self.cells.session(cell.uuid) as session:
                 rows = (await session.execute(query)).all()
             for host, disabled, reason, forced_down, last_seen_up, updated_at in rows:
-                for node in by_host.get(host, []):
+                for node in self._by_host.get(host, ()):
                     node.service_disabled, node.disabled_reason = disabled, reason
                     node.forced_down, node.last_seen_up = forced_down, last_seen_up
                 if updated_at is not None and updated_at > self._services_seen.get(cell.uuid, dt.datetime.min):
@@ -149,30 +155,45 @@ def roots_of(candidates: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return by_root
 
 
-def build_host_states(candidates: dict[str, Any], nodes: dict[str, NodeInfo], counts: InstanceCounts,
-                      aggregates: list[AggregateInfo], failed_builds: dict[str, int]) -> list[HostState]:
-    """One HostState per candidate root provider that is a compute node, in placement's order."""
-    summaries = candidates.get("provider_summaries", {})
-    aggs_by_host: dict[str, list[AggregateInfo]] = defaultdict(list)
-    for agg in aggregates:
-        for host in agg.hosts:
-            aggs_by_host[host].append(agg)
+def aggregates_by_host(hosts: Iterable[str], aggregates: list[AggregateInfo]) -> dict[str, list[AggregateInfo]]:
+    """The aggregates of each of `hosts` (only hosts in some aggregate are keys)."""
+    if not aggregates:
+        return {}
+    found: dict[str, list[AggregateInfo]] = {}
+    for host in hosts:
+        mine = [agg for agg in aggregates if host in agg.hosts]
+        if mine:
+            found[host] = mine
+    return found
+
+
+def build_host_states(roots: dict[str, list[dict[str, Any]]], summaries: dict[str, Any],
+                      nodes: dict[str, NodeInfo], counts: InstanceCounts, aggregates: list[AggregateInfo],
+                      failed_builds: dict[str, int]) -> list[HostState]:
+    """One HostState per candidate root provider that is a compute node, in placement's order.
+
+    Built fresh for every decision (a decision's claims mutate them, and concurrent decisions
+    must not see each other's), so this loop is kept to plain field copies.
+    """
+    aggs_by_host = aggregates_by_host({node.host for node in nodes.values()}, aggregates)
+    num_instances, io_ops, image_refs = counts.num_instances, counts.io_ops, counts.image_refs
     states = []
-    for root, requests in roots_of(candidates).items():
+    append = states.append
+    for root, requests in roots.items():
         node = nodes.get(root)
         if node is None:
             continue
-        resources = summaries.get(root, {}).get("resources", {})
-        states.append(HostState(
-            uuid=node.uuid, host=node.host, nodename=node.nodename, cell_uuid=node.cell_uuid,
-            service_disabled=node.service_disabled, disabled_reason=node.disabled_reason,
-            forced_down=node.forced_down, last_seen_up=node.last_seen_up,
-            hypervisor_type=node.hypervisor_type, hypervisor_version=node.hypervisor_version,
-            cpu_info=node.cpu_info, num_instances=counts.num_instances.get(node.host, 0),
-            num_io_ops=counts.io_ops.get(node.host, 0), failed_builds=failed_builds.get(node.host, 0),
-            image_refs=dict(counts.image_refs.get(node.host, {})), aggregates=aggs_by_host.get(node.host, []),
-            capacity={rc: r.get("capacity", 0) for rc, r in resources.items()},
-            used={rc: r.get("used", 0) for rc, r in resources.items()},
-            traits=list(summaries.get(root, {}).get("traits", [])), allocation_requests=requests,
+        host = node.host
+        summary = summaries.get(root) or {}
+        capacity, used = {}, {}
+        for rc, amounts in summary.get("resources", {}).items():
+            capacity[rc] = amounts.get("capacity", 0)
+            used[rc] = amounts.get("used", 0)
+        append(HostState(
+            node.uuid, host, node.nodename, node.cell_uuid, node.service_disabled, node.disabled_reason,
+            node.forced_down, node.last_seen_up, node.hypervisor_type, node.hypervisor_version, node.cpu_info,
+            num_instances.get(host, 0), io_ops.get(host, 0), failed_builds.get(host, 0),
+            dict(image_refs.get(host) or {}), aggs_by_host.get(host, []), capacity, used,
+            list(summary.get("traits", [])), requests,
         ))
     return states
