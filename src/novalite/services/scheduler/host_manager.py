@@ -130,11 +130,10 @@ async def instance_counts(cells: CellRegistry, hosts_by_cell: dict[str, list[str
             if num:
                 counts.num_instances.update((await session.execute(
                     select(Instance.host, func.count()).where(*live).group_by(Instance.host))).all())
-            if io:  # few instances are busy: no need to name a thousand hosts in the query
+            if io:  # by host: no index knows which instances are busy, and a cell may hold 100,000
                 counts.io_ops.update((await session.execute(
                     select(Instance.host, func.count()).where(
-                        Instance.deleted == 0, Instance.host.is_not(None),
-                        or_(Instance.vm_state == VmState.BUILDING, Instance.task_state.in_(IO_TASK_STATES)))
+                        *live, or_(Instance.vm_state == VmState.BUILDING, Instance.task_state.in_(IO_TASK_STATES)))
                     .group_by(Instance.host))).all())
             if images:
                 for host, image_ref, count in (await session.execute(
