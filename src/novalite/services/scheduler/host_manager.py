@@ -172,10 +172,12 @@ def build_host_states(roots: dict[str, list[dict[str, Any]]], summaries: dict[st
     """One HostState per candidate root provider that is a compute node, in placement's order.
 
     Built fresh for every decision (a decision's claims mutate them, and concurrent decisions
-    must not see each other's), so this loop is kept to plain field copies.
+    must not see each other's), so this loop is kept to plain field copies and allocates
+    little: placement's answer is this decision's own, its lists are not copied.
     """
     aggs_by_host = aggregates_by_host({node.host for node in nodes.values()}, aggregates)
     num_instances, io_ops, image_refs = counts.num_instances, counts.io_ops, counts.image_refs
+    no_images: dict[str, int] = {}   # shared: HostState.consume replaces image_refs, never mutates it
     states = []
     append = states.append
     for root, requests in roots.items():
@@ -192,7 +194,7 @@ def build_host_states(roots: dict[str, list[dict[str, Any]]], summaries: dict[st
             node.uuid, host, node.nodename, node.cell_uuid, node.service_disabled, node.disabled_reason,
             node.forced_down, node.last_seen_up, node.hypervisor_type, node.hypervisor_version, node.cpu_info,
             num_instances.get(host, 0), io_ops.get(host, 0), failed_builds.get(host, 0),
-            dict(image_refs.get(host) or {}), aggs_by_host.get(host, []), capacity, used,
-            list(summary.get("traits", [])), requests,
+            image_refs.get(host, no_images), aggs_by_host.get(host, ()), capacity, used,
+            summary.get("traits", []), requests,
         ))
     return states
