@@ -148,9 +148,9 @@ def roots_of(candidates: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     by_root: dict[str, list[dict[str, Any]]] = defaultdict(list)
     summaries = candidates.get("provider_summaries", {})
     for request in candidates.get("allocation_requests", []):
-        providers = list(request["allocations"])
-        root = summaries.get(providers[0], {}).get("root_provider_uuid", providers[0])
-        by_root[root].append(request)
+        first = next(iter(request["allocations"]))
+        summary = summaries.get(first)
+        by_root[summary.get("root_provider_uuid", first) if summary else first].append(request)
     return by_root
 
 
