@@ -15,7 +15,9 @@ a boot; there is no compute process to spawn on).
 
 Each single decision is also broken down by step, in process CPU time (robust to other
 load on the machine) and wall time, with the time the garbage collector took during it.
-`--keep-data DIR` keeps the registered hosts under DIR/<hosts> for the next run.
+`--keep-data DIR` keeps the registered hosts under DIR/<hosts> for the next run (the API
+database's cell mappings name the cell databases by absolute path: move or copy such a
+directory and the copy still uses the original's cell databases).
 """
 
 from __future__ import annotations

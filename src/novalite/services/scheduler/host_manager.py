@@ -190,7 +190,7 @@ def build_host_states(roots: dict[str, list[dict[str, Any]]], summaries: dict[st
         for rc, amounts in summary.get("resources", {}).items():
             capacity[rc] = amounts.get("capacity", 0)
             used[rc] = amounts.get("used", 0)
-        append(HostState(
+        append(HostState(  # positional, in field order: twenty keywords cost ~4 µs a host, 4 ms a decision
             node.uuid, host, node.nodename, node.cell_uuid, node.service_disabled, node.disabled_reason,
             node.forced_down, node.last_seen_up, node.hypervisor_type, node.hypervisor_version, node.cpu_info,
             num_instances.get(host, 0), io_ops.get(host, 0), failed_builds.get(host, 0),
