@@ -7,8 +7,7 @@ which step emptied the list (the fault) and the dry run can say it per host.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from novalite.context import RequestContext
 from novalite.records import RequestSpecRecord
@@ -39,7 +38,6 @@ class Candidates:
     plan: QueryPlan
     hosts: list[HostState]
     aggregates: list[AggregateInfo]
-    raw: dict[str, Any] = field(default_factory=dict)
     empty_reason: str | None = None
 
     @property
@@ -85,7 +83,7 @@ class Pipeline:
         if not roots:
             why = await why_no_candidates(plan, lambda q: placement.get_allocation_candidates(ctx, q)) \
                 if explain else None
-            return Candidates(plan, [], aggregates, raw, empty_reason=why)
+            return Candidates(plan, [], aggregates, empty_reason=why)
         nodes = await self.cache.nodes_for(roots)
         needs = self._needs(aggregates)
         counts = InstanceCounts({}, {}, {})
@@ -97,7 +95,9 @@ class Pipeline:
                                            io="io_ops" in needs, images="image_refs" in needs)
         hosts = build_host_states(roots, raw.get("provider_summaries", {}), nodes, counts, aggregates,
                                   self.failed_builds)
-        return Candidates(plan, hosts, aggregates, raw)
+        # placement's answer is not kept: its provider summaries, some 5,000 objects, go now
+        # rather than survive into an older GC generation during the claims
+        return Candidates(plan, hosts, aggregates)
 
     def _needs(self, aggregates: list[AggregateInfo]) -> set[str]:
         needs: set[str] = set()
