@@ -9,6 +9,7 @@ placement's provider summaries, which are current by construction.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections import defaultdict
@@ -57,29 +58,39 @@ class HostCache:
         self.nodes: dict[str, NodeInfo] = {}
         # service host -> its nodes, kept with `nodes` so a service change needs no walk over every node
         self._by_host: dict[str, list[NodeInfo]] = defaultdict(list)
-        self._loaded_at = -float("inf")
         self._services_seen: dict[str, dt.datetime] = {}   # cell -> newest Service.updated_at read
+        self._loaded_at = -float("inf")
+        self._refresh_began = -float("inf")   # monotonic time the last reload or service refresh began
+        # One refresh at a time: in a burst of decisions, those that waited reuse the refresh
+        # that began after they arrived instead of each scanning the services again.
+        self._lock = asyncio.Lock()
 
     async def nodes_for(self, uuids: Iterable[str]) -> dict[str, NodeInfo]:
         wanted = list(uuids)
-        if time.monotonic() - self._loaded_at > self.refresh_interval:
-            await self._reload()
-        else:
-            await self._refresh_services()
+        arrived = time.monotonic()
+        async with self._lock:
+            if time.monotonic() - self._loaded_at > self.refresh_interval:
+                await self._reload()
+            elif self._refresh_began < arrived:  # a refresh that began later is as fresh as our own
+                await self._refresh_services()
+            missing = [u for u in wanted if u not in self.nodes]
+            if missing:  # hosts registered since the last reload
+                await self._load(ComputeNode.uuid.in_(missing), self.nodes, self._by_host, self._services_seen)
         nodes = self.nodes
-        missing = [u for u in wanted if u not in nodes]
-        if missing:  # hosts registered since the last reload
-            await self._load(ComputeNode.uuid.in_(missing))
         return {u: nodes[u] for u in wanted if u in nodes}
 
     async def _reload(self) -> None:
-        self.nodes = {}
-        self._by_host = defaultdict(list)
-        self._services_seen = {}
-        await self._load(None)
-        self._loaded_at = time.monotonic()
+        began = time.monotonic()
+        # built aside and swapped in whole: readers of `nodes` never see a half-loaded cache
+        nodes: dict[str, NodeInfo] = {}
+        by_host: dict[str, list[NodeInfo]] = defaultdict(list)
+        seen: dict[str, dt.datetime] = {}
+        await self._load(None, nodes, by_host, seen)
+        self.nodes, self._by_host, self._services_seen = nodes, by_host, seen
+        self._loaded_at = self._refresh_began = began
 
-    async def _load(self, condition: Any) -> None:
+    async def _load(self, condition: Any, nodes: dict[str, NodeInfo], by_host: dict[str, list[NodeInfo]],
+                    seen: dict[str, dt.datetime]) -> None:
         for cell in self.cells.cells_with_hosts():
             query = (select(ComputeNode.uuid, ComputeNode.host, ComputeNode.hypervisor_hostname,
                             ComputeNode.hypervisor_type, ComputeNode.hypervisor_version, ComputeNode.cpu_info,
@@ -94,15 +105,16 @@ class HostCache:
             for row in rows:
                 node = NodeInfo(row[0], row[1], row[2], cell.uuid, row[3], row[4], row[5] or {},
                                 row[6], row[7], row[8], row[9])
-                old = self.nodes.get(node.uuid)
+                old = nodes.get(node.uuid)
                 if old is not None:
-                    self._by_host[old.host].remove(old)
-                self.nodes[node.uuid] = node
-                self._by_host[node.host].append(node)
-                if row[10] is not None and row[10] > self._services_seen.get(cell.uuid, dt.datetime.min):
-                    self._services_seen[cell.uuid] = row[10]
+                    by_host[old.host].remove(old)
+                nodes[node.uuid] = node
+                by_host[node.host].append(node)
+                if row[10] is not None and row[10] > seen.get(cell.uuid, dt.datetime.min):
+                    seen[cell.uuid] = row[10]
 
     async def _refresh_services(self) -> None:
+        self._refresh_began = time.monotonic()
         for cell in self.cells.cells_with_hosts():
             since = self._services_seen.get(cell.uuid)
             query = select(Service.host, Service.disabled, Service.disabled_reason, Service.forced_down,
