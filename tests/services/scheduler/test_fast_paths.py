@@ -94,6 +94,12 @@ def test_weighing_lists_at_once_matches_the_plain_algorithm():
         assert got == reference_weigh(hosts, weighers, ctx)
 
 
+class Weightless(BaseWeigher):
+    """Loaded by import path below: implements neither weight nor weights."""
+
+    name = "Weightless"
+
+
 def test_a_weigher_may_implement_weight_alone_and_the_breakdown_names_every_weigher():
     class Alphabetical(BaseWeigher):
         name = "Alphabetical"
@@ -105,6 +111,8 @@ def test_a_weigher_may_implement_weight_alone_and_the_breakdown_names_every_weig
     weighed = weigh_hosts(hosts, [Alphabetical(), *load_weighers(["RAMWeigher"])], make_context())
     assert [w.host.host for w in weighed] == ["a", "b"]
     assert weighed[0].breakdown == {"Alphabetical": 1.0, "RAMWeigher": 0.0}
+    with pytest.raises(ValueError, match="neither weight nor weights"):
+        load_weighers(["tests.services.scheduler.test_fast_paths:Weightless"])
 
 
 def test_consume_does_not_touch_image_statistics_shared_with_other_hosts():
