@@ -46,6 +46,7 @@ from novalite.config import Settings  # noqa: E402
 from novalite.context import RequestContext  # noqa: E402
 from novalite.db.cell_models import Instance  # noqa: E402
 from novalite.drivers.base import HostResources  # noqa: E402
+from novalite.heap import settle_after_start  # noqa: E402
 from novalite.records import FlavorRecord, ImageRecord, RequestSpecRecord  # noqa: E402
 from novalite.services.compute.resource_tracker import inventory_from  # noqa: E402
 from novalite.services.conductor.rpcapi import ConductorAPI  # noqa: E402
@@ -210,6 +211,7 @@ async def measure(hosts: int, decisions: int, concurrent: int, max_results: int,
                 instances_marker.write_text(str(per_host))
             setup = time.perf_counter() - began
             assert cloud.runtime is not None
+            settle_after_start()   # as `novalite serve` does once started (the setup is start-up here)
             scheduler, ctx = SchedulerAPI(cloud.runtime.bus), RequestContext.admin()
             first = time.perf_counter()
             await scheduler.select_destinations(ctx, spec_for(str(uuid.uuid4())), [str(uuid.uuid4())])
