@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from novalite.config import SchedulerOptions
+from novalite.db.types import utcnow
 from novalite.records import RequestSpecRecord
 
 AFFINITY_POLICIES = ("affinity", "soft-affinity")
@@ -39,3 +41,5 @@ class SchedulingContext:
     # compute node uuids where the instances named by the same_host / different_host hints run
     same_host_nodes: set[str] | None = None
     different_host_nodes: set[str] = field(default_factory=set)
+    # one clock reading for the whole decision: "is this service up" asked of a thousand hosts
+    now: dt.datetime = field(default_factory=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from novalite.records import FlavorRecord
 
@@ -40,7 +40,7 @@ class HostState:
     num_io_ops: int = 0           # instances building, resizing, migrating... (Nova's io_workload)
     failed_builds: int = 0
     image_refs: dict[str, int] = field(default_factory=dict)   # image id -> instances using it here
-    aggregates: list[AggregateInfo] = field(default_factory=list)
+    aggregates: Sequence[AggregateInfo] = ()
     # capacity and usage per resource class from placement's provider summaries
     capacity: dict[str, int] = field(default_factory=dict)
     used: dict[str, int] = field(default_factory=dict)
@@ -73,5 +73,5 @@ class HostState:
         self.used["DISK_GB"] = self.used.get("DISK_GB", 0) + flavor.disk_gb
         self.num_instances += 1
         self.num_io_ops += 1
-        if image_ref:
-            self.image_refs[image_ref] = self.image_refs.get(image_ref, 0) + 1
+        if image_ref:  # a new dict: the old one may be shared with other hosts of the decision
+            self.image_refs = {**self.image_refs, image_ref: self.image_refs.get(image_ref, 0) + 1}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
@@ -95,7 +96,8 @@ class SchedulerManager:
             if sctx.group is not None:
                 sctx.group.add_member_on(host.uuid)
             max_attempts = self.runtime.settings.scheduler.max_attempts
-            alternates = [h for h in weighed[index + 1:] if h.cell_uuid == host.cell_uuid][: max_attempts - 1]
+            alternates = list(itertools.islice((h for h in weighed[index + 1:] if h.cell_uuid == host.cell_uuid),
+                                               max_attempts - 1))
             return [self._selection(host, host.allocation_requests[0])] + [
                 self._selection(alt, alt.allocation_requests[0]) for alt in alternates
             ]

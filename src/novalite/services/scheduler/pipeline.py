@@ -7,8 +7,7 @@ which step emptied the list (the fault) and the dry run can say it per host.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from novalite.context import RequestContext
 from novalite.records import RequestSpecRecord
@@ -18,7 +17,13 @@ from novalite.services.scheduler.aggregates import load_aggregates
 from novalite.services.scheduler.context import SchedulingContext
 from novalite.services.scheduler.diagnose import why_no_candidates
 from novalite.services.scheduler.filters import BaseHostFilter, load_filters
-from novalite.services.scheduler.host_manager import HostCache, build_host_states, instance_counts, roots_of
+from novalite.services.scheduler.host_manager import (
+    HostCache,
+    InstanceCounts,
+    build_host_states,
+    instance_counts,
+    roots_of,
+)
 from novalite.services.scheduler.host_state import AggregateInfo, HostState
 from novalite.services.scheduler.placement_query import QueryPlan
 from novalite.services.scheduler.weighers import BaseWeigher, WeighedHost, load_weighers, weigh_hosts
@@ -33,7 +38,6 @@ class Candidates:
     plan: QueryPlan
     hosts: list[HostState]
     aggregates: list[AggregateInfo]
-    raw: dict[str, Any] = field(default_factory=dict)
     empty_reason: str | None = None
 
     @property
@@ -79,16 +83,21 @@ class Pipeline:
         if not roots:
             why = await why_no_candidates(plan, lambda q: placement.get_allocation_candidates(ctx, q)) \
                 if explain else None
-            return Candidates(plan, [], aggregates, raw, empty_reason=why)
+            return Candidates(plan, [], aggregates, empty_reason=why)
         nodes = await self.cache.nodes_for(roots)
         needs = self._needs(aggregates)
-        hosts_by_cell: dict[str, list[str]] = defaultdict(list)
-        for node in nodes.values():
-            hosts_by_cell[node.cell_uuid].append(node.host)
-        counts = await instance_counts(runtime.require_cells(), hosts_by_cell, num="num_instances" in needs,
-                                       io="io_ops" in needs, images="image_refs" in needs)
-        hosts = build_host_states(raw, nodes, counts, aggregates, self.failed_builds)
-        return Candidates(plan, hosts, aggregates, raw)
+        counts = InstanceCounts({}, {}, {})
+        if needs & {"num_instances", "io_ops", "image_refs"}:
+            hosts_by_cell: dict[str, list[str]] = defaultdict(list)
+            for node in nodes.values():
+                hosts_by_cell[node.cell_uuid].append(node.host)
+            counts = await instance_counts(runtime.require_cells(), hosts_by_cell, num="num_instances" in needs,
+                                           io="io_ops" in needs, images="image_refs" in needs)
+        hosts = build_host_states(roots, raw.get("provider_summaries", {}), nodes, counts, aggregates,
+                                  self.failed_builds)
+        # placement's answer is not kept: its provider summaries, some 5,000 objects, go now
+        # rather than survive into an older GC generation during the claims
+        return Candidates(plan, hosts, aggregates)
 
     def _needs(self, aggregates: list[AggregateInfo]) -> set[str]:
         needs: set[str] = set()
@@ -104,14 +113,16 @@ class Pipeline:
     def run_filters(self, hosts: list[HostState], sctx: SchedulingContext) -> FilterRun:
         remaining, steps, rejected = hosts, [], {}
         for host_filter in self.filters:
-            kept = []
-            for host in remaining:
-                reason = host_filter.rejects(host, sctx)
-                if reason is None:
-                    kept.append(host)
-                else:
-                    rejected[host.uuid] = (host_filter.name, reason)
-            remaining = kept
+            if host_filter.applies(sctx):
+                kept = []
+                rejects = host_filter.rejects
+                for host in remaining:
+                    reason = rejects(host, sctx)
+                    if reason is None:
+                        kept.append(host)
+                    else:
+                        rejected[host.uuid] = (host_filter.name, reason)
+                remaining = kept
             steps.append(f"{host_filter.name}: {len(remaining)}")
             if not remaining:  # later filters have nothing to say
                 break

@@ -11,6 +11,9 @@ from novalite.services.scheduler.host_state import HostState
 class SameHostFilter(BaseHostFilter):
     name = "SameHostFilter"
 
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return ctx.same_host_nodes is not None
+
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         if ctx.same_host_nodes is None or host.uuid in ctx.same_host_nodes:
             return None
@@ -20,6 +23,9 @@ class SameHostFilter(BaseHostFilter):
 @register
 class DifferentHostFilter(BaseHostFilter):
     name = "DifferentHostFilter"
+
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return bool(ctx.different_host_nodes)
 
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         if host.uuid in ctx.different_host_nodes:

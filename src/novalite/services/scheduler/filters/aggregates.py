@@ -19,6 +19,9 @@ def host_zone(host: HostState, default_zone: str) -> str:
 class AggregateInstanceExtraSpecsFilter(BaseHostFilter):
     name = "AggregateInstanceExtraSpecsFilter"
 
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return any(":" not in key or key.startswith(EXTRA_SPECS_SCOPE + ":") for key in ctx.spec.flavor.extra_specs)
+
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         for key, requirement in ctx.spec.flavor.extra_specs.items():
             scope = key.split(":")
@@ -74,6 +77,9 @@ class AvailabilityZoneFilter(BaseHostFilter):
     """Nova dropped it for the placement prefilter; kept for clouds that disable that prefilter."""
 
     name = "AvailabilityZoneFilter"
+
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return bool(ctx.spec.availability_zone)
 
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         wanted = ctx.spec.availability_zone

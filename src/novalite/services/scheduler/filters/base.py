@@ -14,10 +14,15 @@ class BaseHostFilter:
     Subclasses implement `rejects`, returning why a host cannot take the request (for the
     fault and the dry run) or None. Third-party filters may implement `host_passes` alone.
     `needs` names the per-host statistics the filter reads, so they are loaded only when used.
+    `applies` says whether the request gives the filter anything to check: when it does not,
+    every host passes without a per-host call (the pipeline still reports the step).
     """
 
     name: str = "BaseHostFilter"
     needs: frozenset[str] = frozenset()
+
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return True
 
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         return None if self.host_passes(host, ctx) else f"{self.name} rejected it"

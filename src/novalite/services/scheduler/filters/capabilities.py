@@ -35,6 +35,9 @@ def _lookup(caps: dict[str, Any], path: list[str]) -> tuple[bool, Any]:
 class ComputeCapabilitiesFilter(BaseHostFilter):
     name = "ComputeCapabilitiesFilter"
 
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return any(":" not in key or key.startswith("capabilities:") for key in ctx.spec.flavor.extra_specs)
+
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         caps: dict[str, Any] | None = None
         for key, requirement in ctx.spec.flavor.extra_specs.items():

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from novalite.db.types import utcnow
 from novalite.services.scheduler.context import SchedulingContext
 from novalite.services.scheduler.filters.base import BaseHostFilter, register
 from novalite.services.scheduler.host_state import HostState
 
 
-def service_is_up(host: HostState, service_down_time: float) -> bool:
+def service_is_up(host: HostState, service_down_time: float, now: dt.datetime | None = None) -> bool:
     if host.forced_down or host.last_seen_up is None:
         return False
-    return (utcnow() - host.last_seen_up).total_seconds() <= service_down_time
+    return ((now or utcnow()) - host.last_seen_up).total_seconds() <= service_down_time
 
 
 @register
@@ -23,7 +25,7 @@ class ComputeFilter(BaseHostFilter):
             return f"compute service disabled ({host.disabled_reason or 'no reason given'})"
         if host.forced_down:
             return "compute service is forced down"
-        if not service_is_up(host, ctx.service_down_time):
+        if not service_is_up(host, ctx.service_down_time, ctx.now):
             return f"compute service is down (last heartbeat {host.last_seen_up})"
         return None
 
@@ -31,6 +33,9 @@ class ComputeFilter(BaseHostFilter):
 @register
 class AllHostsFilter(BaseHostFilter):
     name = "AllHostsFilter"
+
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return False
 
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         return None

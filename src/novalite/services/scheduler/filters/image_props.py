@@ -9,6 +9,9 @@ from novalite.services.scheduler.host_state import HostState
 # Nova canonicalises these spellings before comparing.
 _ARCH_ALIASES = {"amd64": "x86_64", "x86-64": "x86_64", "i386": "i686", "arm64": "aarch64"}
 _VM_MODE_ALIASES = {"hv": "hvm", "baremetal": "hvm", "xapi": "xen"}
+# the image properties this filter reads; an image without any of them fits every host
+_CHECKED = ("hw_architecture", "architecture", "img_hv_type", "hypervisor_type", "hw_vm_mode", "vm_mode",
+            "img_hv_requested_version")
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -27,6 +30,9 @@ def _version_ok(host_version: int, requirement: str) -> bool:
 @register
 class ImagePropertiesFilter(BaseHostFilter):
     name = "ImagePropertiesFilter"
+
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return any(ctx.spec.image.properties.get(key) for key in _CHECKED)
 
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         props = ctx.spec.image.properties

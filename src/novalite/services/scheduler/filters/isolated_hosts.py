@@ -11,6 +11,9 @@ from novalite.services.scheduler.host_state import HostState
 class IsolatedHostsFilter(BaseHostFilter):
     name = "IsolatedHostsFilter"
 
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return bool(ctx.options.isolated_images or ctx.options.isolated_hosts)
+
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         options = ctx.options
         if not options.isolated_images and not options.isolated_hosts:

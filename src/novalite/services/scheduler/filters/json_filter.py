@@ -65,6 +65,9 @@ def evaluate(expr: Any, caps: dict[str, Any]) -> Any:
 class JsonFilter(BaseHostFilter):
     name = "JsonFilter"
 
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return bool(ctx.spec.scheduler_hints.get("query"))
+
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         text = ctx.spec.scheduler_hints.get("query")
         if not text:

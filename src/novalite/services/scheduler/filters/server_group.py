@@ -11,6 +11,9 @@ from novalite.services.scheduler.host_state import HostState
 class ServerGroupAntiAffinityFilter(BaseHostFilter):
     name = "ServerGroupAntiAffinityFilter"
 
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return ctx.group is not None and ctx.group.policy == "anti-affinity"
+
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         group = ctx.group
         if group is None or group.policy != "anti-affinity":
@@ -25,6 +28,9 @@ class ServerGroupAntiAffinityFilter(BaseHostFilter):
 @register
 class ServerGroupAffinityFilter(BaseHostFilter):
     name = "ServerGroupAffinityFilter"
+
+    def applies(self, ctx: SchedulingContext) -> bool:
+        return ctx.group is not None and ctx.group.policy == "affinity" and bool(ctx.group.members_on)
 
     def rejects(self, host: HostState, ctx: SchedulingContext) -> str | None:
         group = ctx.group

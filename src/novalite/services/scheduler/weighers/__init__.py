@@ -34,6 +34,8 @@ def load_weighers(names: list[str]) -> list[BaseWeigher]:
                 raise ValueError(f"scheduler weigher '{name}' is not a BaseWeigher subclass")
         if cls is None:
             raise ValueError(f"unknown scheduler weigher '{name}'; known: {', '.join(sorted(_REGISTRY))}")
+        if cls.weight is BaseWeigher.weight and cls.weights is BaseWeigher.weights:  # each calls the other
+            raise ValueError(f"scheduler weigher '{name}' implements neither weight nor weights")
         weighers.append(cls())
     return weighers
 

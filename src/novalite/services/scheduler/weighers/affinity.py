@@ -11,22 +11,22 @@ class ServerGroupSoftAffinityWeigher(BaseWeigher):
     name = "ServerGroupSoftAffinityWeigher"
     option = "soft_affinity_weight_multiplier"
 
-    def weight(self, host: HostState, ctx: SchedulingContext) -> float:
+    def weights(self, hosts: list[HostState], ctx: SchedulingContext) -> list[float]:
         group = ctx.group
         if group is None or group.policy != "soft-affinity":
-            return 0.0
-        return float(group.members_on.get(host.uuid, 0))
+            return [0.0] * len(hosts)
+        return [float(group.members_on.get(h.uuid, 0)) for h in hosts]
 
 
 class ServerGroupSoftAntiAffinityWeigher(BaseWeigher):
     name = "ServerGroupSoftAntiAffinityWeigher"
     option = "soft_anti_affinity_weight_multiplier"
 
-    def weight(self, host: HostState, ctx: SchedulingContext) -> float:
+    def weights(self, hosts: list[HostState], ctx: SchedulingContext) -> list[float]:
         group = ctx.group
         if group is None or group.policy != "soft-anti-affinity":
-            return 0.0
-        return -float(group.members_on.get(host.uuid, 0))
+            return [0.0] * len(hosts)
+        return [-float(group.members_on.get(h.uuid, 0)) for h in hosts]
 
 
 class ImagePropertiesWeigher(BaseWeigher):
@@ -36,5 +36,6 @@ class ImagePropertiesWeigher(BaseWeigher):
     option = "image_props_weight_multiplier"
     needs = frozenset({"image_refs"})
 
-    def weight(self, host: HostState, ctx: SchedulingContext) -> float:
-        return float(host.image_refs.get(ctx.spec.image.id, 0))
+    def weights(self, hosts: list[HostState], ctx: SchedulingContext) -> list[float]:
+        image = ctx.spec.image.id
+        return [float(h.image_refs.get(image, 0)) for h in hosts]

@@ -12,8 +12,8 @@ class IoOpsWeigher(BaseWeigher):
     option = "io_ops_weight_multiplier"
     needs = frozenset({"io_ops"})
 
-    def weight(self, host: HostState, ctx: SchedulingContext) -> float:
-        return float(host.num_io_ops)
+    def weights(self, hosts: list[HostState], ctx: SchedulingContext) -> list[float]:
+        return [float(h.num_io_ops) for h in hosts]
 
 
 class NumInstancesWeigher(BaseWeigher):
@@ -21,8 +21,8 @@ class NumInstancesWeigher(BaseWeigher):
     option = "num_instances_weight_multiplier"
     needs = frozenset({"num_instances"})
 
-    def weight(self, host: HostState, ctx: SchedulingContext) -> float:
-        return float(host.num_instances)
+    def weights(self, hosts: list[HostState], ctx: SchedulingContext) -> list[float]:
+        return [float(h.num_instances) for h in hosts]
 
 
 class BuildFailureWeigher(BaseWeigher):
@@ -31,5 +31,5 @@ class BuildFailureWeigher(BaseWeigher):
     name = "BuildFailureWeigher"
     option = "build_failure_weight_multiplier"
 
-    def weight(self, host: HostState, ctx: SchedulingContext) -> float:
-        return -float(host.failed_builds)
+    def weights(self, hosts: list[HostState], ctx: SchedulingContext) -> list[float]:
+        return [-float(h.failed_builds) for h in hosts]
