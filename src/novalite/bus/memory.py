@@ -95,8 +95,11 @@ class MemoryBus(Bus):
         self._pending[envelope.msg_id] = future
         try:
             queue.put_nowait(envelope.model_dump_json())
-            body = await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+            # arrives as the reply does, and a periodic task stopped then would run on forever.
+            async with asyncio.timeout(timeout):
+                body = await future
+        except TimeoutError:
             raise MessagingTimeout(envelope.topic, envelope.method, timeout) from None
         finally:
             self._pending.pop(envelope.msg_id, None)

@@ -31,7 +31,8 @@ async def _select_one(engine: AsyncEngine) -> None:
 
 async def _check(work: Awaitable[Any], timeout: float) -> Check:
     try:
-        await asyncio.wait_for(work, timeout)
+        async with asyncio.timeout(timeout):
+            await work
     except TimeoutError:
         return Check(ok=False, error=f"no answer within {timeout:g}s")
     except Exception as exc:  # the reason is the answer: an operator reads it

@@ -111,7 +111,8 @@ async def _placement(runtime: "Runtime") -> list[GaugeMetricFamily]:
 async def _bounded(name: str, coro, timeout: float) -> list[GaugeMetricFamily]:  # type: ignore[no-untyped-def]
     """A source that fails or hangs costs its own gauges, never the whole scrape."""
     try:
-        found = await asyncio.wait_for(coro, timeout)
+        async with asyncio.timeout(timeout):
+            found = await coro
     except Exception as exc:  # reported, not raised: the process counters must still be scraped
         LOG.warning("metrics: reading %s failed: %s", name, exc or type(exc).__name__)
         error = GaugeMetricFamily("novalite_scrape_error", "1 if a scrape-time source failed.", labels=["source"])
