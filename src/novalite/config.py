@@ -54,7 +54,7 @@ class BusOptions(Section):
     call_timeout: float = Field(60.0, gt=0, description="Seconds a call waits for its reply.")
     executor_size: int = Field(64, ge=1, le=10000, description="Messages one consumer handles at once.")
     http_priority_cast_interval: float = Field(
-        0.1, ge=0, le=60,
+        0.25, ge=0, le=60,
         description="In a process that answers HTTP and runs services too (the all-in-one): while API "
                     "requests keep coming, casts start one per this many seconds, the rest at the next "
                     "pause, so a burst of builds does not slow the API; 0: casts never wait.")
