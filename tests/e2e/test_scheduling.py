@@ -248,3 +248,24 @@ async def test_deleted_members_leave_the_group(cloud, client):
     assert (await client.get(f"{API}/os-server-groups/{group}")).json()["server_group"]["members"] == []
     again = await settle(client, [await boot_with_hints(client, f"e{i}", {"group": group}) for i in range(3)])
     assert {s["status"] for s in again} == {"ACTIVE"}
+
+
+async def test_an_admin_forces_a_host_with_zone_colon_host(cloud, client):
+    responses = [await boot_with_hints(client, f"forced{i}", {}, availability_zone="nova:compute-2")
+                 for i in range(3)]
+    servers = await settle(client, responses)
+    assert [s["status"] for s in servers] == ["ACTIVE"] * 3
+    assert {s["OS-EXT-SRV-ATTR:host"] for s in servers} == {"compute-2"}
+    assert {s["OS-EXT-AZ:availability_zone"] for s in servers} == {"nova"}
+
+
+async def test_forcing_a_host_is_for_admins_and_names_a_host(cloud, client):
+    async with client_for(cloud, token="bob:proj") as bob:
+        denied = await boot_with_hints(bob, "sneaky", {}, expect=403, availability_zone="nova:compute-1")
+    assert "forced_host" in denied.json()["forbidden"]["message"]
+    node = await boot_with_hints(client, "by-node", {}, expect=400, availability_zone="nova:compute-1:compute-1")
+    assert "forces hosts only" in node.json()["badRequest"]["message"]
+    missing = await boot_with_hints(client, "nowhere", {}, availability_zone="nova:no-such-host")
+    server = (await settle(client, [missing]))[0]
+    assert server["status"] == "ERROR"
+    assert "the requested host no-such-host is not a compute host" in server["fault"]["message"]

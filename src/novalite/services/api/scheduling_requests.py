@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from novalite.context import RequestContext
 from novalite.db.api_models import InstanceMapping, ServerGroup, ServerGroupMember
 from novalite.runtime import Runtime
-from novalite.services.api.errors import bad_request
+from novalite.services.api.errors import bad_request, forbidden
 from novalite.services.api.host_aggregates import known_zones
 from novalite.services.scheduler.filters.json_filter import QueryError, parse_query
 
@@ -33,14 +33,28 @@ def _uuids(name: str, value: Any) -> list[str]:
     return [str(i) for i in items]
 
 
-async def check_zone(runtime: Runtime, zone: str | None) -> None:
-    if zone is None:
-        return
-    name = zone.split(":", 1)[0]
+async def check_zone(runtime: Runtime, ctx: RequestContext, requested: str | None) -> tuple[str | None, list[str]]:
+    """(the zone, the hosts it forces) from `availability_zone`: "zone", or "zone:host" as in
+    Nova, where naming a host is for admins only."""
+    if requested is None:
+        return None, []
+    name, _, rest = requested.partition(":")
+    forced: list[str] = []
+    if rest:
+        host, _, node = rest.partition(":")
+        if node:
+            raise bad_request(f"The availability zone '{requested}' names a node; novalite forces hosts only "
+                              "(use 'zone:host').")
+        if not ctx.is_admin:
+            raise forbidden("Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.")
+        forced = [host]
+    if not name:
+        return None, forced
     zones = await known_zones(runtime)
     if name not in zones:
-        raise bad_request(f"The requested availability zone '{zone}' is not available; "
+        raise bad_request(f"The requested availability zone '{requested}' is not available; "
                           f"known zones: {', '.join(sorted(zones))}")
+    return name, forced
 
 
 async def check_hints(runtime: Runtime, ctx: RequestContext, hints: dict[str, Any]) -> dict[str, Any] | None:

@@ -135,8 +135,7 @@ async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, 
     key_data = None
     if server.key_name is not None:
         key_data = (await keypair_ops.find_for_boot(runtime, ctx.user_id or "", server.key_name)).public_key
-    zone = server.availability_zone
-    await check_zone(runtime, zone)
+    zone, forced_hosts = await check_zone(runtime, ctx, server.availability_zone)
     count = server.max_count or server.min_count
     if count > MAX_INSTANCES_PER_REQUEST:
         raise bad_request(f"max_count {count} is larger than {MAX_INSTANCES_PER_REQUEST} servers per request.")
@@ -151,7 +150,7 @@ async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, 
     now = utcnow()
     spec_template = RequestSpecRecord(
         instance_uuid=uuids[0], project_id=ctx.project_id or "", user_id=ctx.user_id or "",
-        flavor=flavor, image=image, num_instances=count, availability_zone=zone,
+        flavor=flavor, image=image, num_instances=count, availability_zone=zone, force_hosts=forced_hosts,
         scheduler_hints=hints, instance_group=group,
     )
     builds, specs, mappings = [], [], []

@@ -79,6 +79,16 @@ class HostCache:
         nodes = self.nodes
         return {u: nodes[u] for u in wanted if u in nodes}
 
+    async def node_uuids_of(self, hosts: Iterable[str]) -> list[str]:
+        """The compute nodes (placement's root providers) of these service hosts, from the cells:
+        a host an operator names may have registered after the last reload."""
+        wanted, uuids = set(hosts), []
+        for cell in self.cells.cells_with_hosts():
+            async with self.cells.session(cell.uuid) as session:
+                uuids += (await session.scalars(select(ComputeNode.uuid).where(
+                    ComputeNode.host.in_(wanted), ComputeNode.deleted == 0))).all()
+        return uuids
+
     async def _reload(self) -> None:
         began = time.monotonic()
         # built aside and swapped in whole: readers of `nodes` never see a half-loaded cache

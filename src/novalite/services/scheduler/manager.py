@@ -38,9 +38,13 @@ class SchedulerManager:
         if not found.hosts:
             raise NoValidHost(f"{NO_VALID_HOST} {found.step}; {found.empty_reason or 'no compute node matched'}.")
         steps = [found.step]
+        hosts = found.hosts
+        if request.force_hosts:
+            hosts = [h for h in hosts if h.host in request.force_hosts]
+            steps.append(f"the requested host {', '.join(request.force_hosts)}: {len(hosts)}")
         excluded = set(request.retry.hosts) | set(request.ignore_hosts)
-        hosts = [h for h in found.hosts if h.host not in excluded]
         if excluded:
+            hosts = [h for h in hosts if h.host not in excluded]
             steps.append(f"excluding hosts already tried or ignored ({', '.join(sorted(excluded))}): {len(hosts)}")
         group_uuid = groups.group_uuid_of(request)
         async with self.group_locks.hold(group_uuid):

@@ -77,6 +77,16 @@ class Pipeline:
             plan.query.limit = limit
         if plan.impossible:
             return Candidates(plan, [], aggregates, empty_reason=plan.impossible)
+        if spec.force_hosts:
+            # Asked for by name (an admin's "zone:host", a migration's target): placement is
+            # asked about that host's tree only, which may be outside its first answers.
+            roots = await self.cache.node_uuids_of(spec.force_hosts)
+            if not roots:
+                return Candidates(plan, [], aggregates, empty_reason=(
+                    f"the requested host {', '.join(spec.force_hosts)} is not a compute host"))
+            if len(roots) == 1:
+                for group in (plan.query.unsuffixed, *plan.query.granular.values()):
+                    group.in_tree = roots[0]
         placement = runtime.require_placement()
         raw = await placement.get_allocation_candidates(ctx, plan.query)
         roots = roots_of(raw)

@@ -68,12 +68,12 @@ async def dry_run(request: Request, ctx: RequestContext = Depends(admin_context_
                               extra_specs=body.flavor.extra_specs)
     else:
         flavor = await find_flavor(runtime, body.flavorRef or "")
-    await check_zone(runtime, body.availability_zone)
+    zone, forced_hosts = await check_zone(runtime, ctx, body.availability_zone)
     group = await check_hints(runtime, ctx, body.scheduler_hints)
     spec = RequestSpecRecord(
         instance_uuid="00000000-0000-0000-0000-000000000000", project_id=body.project_id or ctx.project_id or "",
         user_id=ctx.user_id or "", flavor=flavor, image=ImageRecord(id=body.image.id, properties=body.image.properties),
-        availability_zone=body.availability_zone, scheduler_hints=body.scheduler_hints, instance_group=group,
+        availability_zone=zone, force_hosts=forced_hosts, scheduler_hints=body.scheduler_hints, instance_group=group,
     )
     try:
         report = await SchedulerAPI(runtime.bus).dry_run(ctx, spec)
