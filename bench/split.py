@@ -27,13 +27,9 @@ COLUMNS = ("servers_per_s", "to_active_median_s", "to_active_p95_s", "post_media
 def measure(processes: int, servers: int, concurrency: int) -> dict[str, float]:
     deployment = SplitDeployment(Path(tempfile.mkdtemp(prefix="novalite-split-bench-")),
                                  schedulers=processes, conductors_per_cell=processes)
-    try:
-        deployment.prepare()
-        deployment.start()
+    with deployment.running():
         assert deployment.api is not None
         return asyncio.run(run(deployment.api.url, servers, concurrency, "1", None))
-    finally:
-        deployment.stop()
 
 
 def main() -> None:

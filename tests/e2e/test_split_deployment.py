@@ -40,12 +40,8 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplitDeployment]
     # (long enough for a burst queued on a busy machine: a build merely waiting is not stuck).
     deployment = SplitDeployment(tmp_path_factory.mktemp("split"),
                                  extra_env={"NOVALITE_CONDUCTOR__BUILD_TIMEOUT": "90"})
-    try:
-        deployment.prepare()
-        deployment.start()
+    with deployment.running():
         yield deployment
-    finally:
-        deployment.stop()
 
 
 def client(split: SplitDeployment) -> httpx.AsyncClient:

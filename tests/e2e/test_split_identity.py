@@ -30,12 +30,8 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplitDeployment]
     require_rabbitmq()
     deployment = SplitDeployment(tmp_path_factory.mktemp("split-identity"), schedulers=1, cell_names=("cell1",),
                                  computes_per_cell=1, api_workers=2, auth_strategy="identity")
-    try:
-        deployment.prepare()
-        deployment.start()
+    with deployment.running():
         yield deployment
-    finally:
-        deployment.stop()
 
 
 async def usage(split: SplitDeployment, token: str) -> dict[str, dict[str, int]]:

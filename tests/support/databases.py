@@ -17,12 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Coroutine, Iterator, TypeVar
 
-import asyncpg
 import pytest
 
 from novalite.db.engine import make_engine, session_factory
 from novalite.db.migrate import DbKind, upgrade
-from tests.support.services import PG_HOST, PG_PORT, PG_USER, pg_url
+from tests.support.services import pg_admin, pg_url
 
 T = TypeVar("T")
 
@@ -48,15 +47,6 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     so that it never meets the loop pytest-asyncio keeps for the test."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
-
-
-async def _admin(*statements: str) -> None:
-    connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def _migrate(url: str, kind: DbKind) -> None:
@@ -117,7 +107,7 @@ class Dropper:
         async def drop(name: str) -> None:
             async with slots:
                 try:
-                    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 except Exception as exc:  # reported by wait(), at the end of the session
                     self._failures.append(f"{name}: {exc!r}")
 
@@ -135,7 +125,7 @@ class PgTemplates:
 
     def create(self) -> None:
         async def _create() -> None:
-            await _admin(*(f'CREATE DATABASE "{name}"' for name in self.names.values()))
+            await pg_admin(*(f'CREATE DATABASE "{name}"' for name in self.names.values()))
             for kind, name in self.names.items():  # one at a time: Alembic's context is process-global
                 await _migrate(pg_url(name), kind)
 
@@ -149,7 +139,7 @@ class PgTemplates:
         try:
             self._dropper.wait()
         finally:
-            run_sync(_admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in self.names.values())))
+            run_sync(pg_admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in self.names.values())))
 
     @contextmanager
     def databases(self) -> Iterator[dict[str, Any]]:
@@ -157,7 +147,7 @@ class PgTemplates:
         tag = uuid.uuid4().hex[:12]
         names = {role: f"novalite_t_{tag}_{role}" for role in ROLES}
         try:
-            run_sync(_admin(*(f'CREATE DATABASE "{names[role]}" TEMPLATE "{self.names[kind]}"'
+            run_sync(pg_admin(*(f'CREATE DATABASE "{names[role]}" TEMPLATE "{self.names[kind]}"'
                               for role, (_, kind) in ROLES.items())))
             options: dict[str, Any] = {option: pg_url(names[role]) for role, (option, _) in ROLES.items()}
             yield {**options, "pool_size": POOL_SIZE}

@@ -49,23 +49,25 @@ def pg_url(database: str, driver: str = "asyncpg") -> str:
     return f"postgresql+{driver}://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
 
 
+async def pg_admin(*statements: str) -> None:
+    """Run statements (CREATE/DROP DATABASE...) on the server's `postgres` database."""
+    import asyncpg
+
+    connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
 @asynccontextmanager
 async def temporary_pg_database(prefix: str = "novalite_test") -> AsyncIterator[str]:
     """Create a uniquely named database, yield its asyncpg URL, drop it afterwards."""
-    import asyncpg
-
     require_postgres()
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    await pg_admin(f'CREATE DATABASE "{name}"')
     try:
         yield pg_url(name)
     finally:
-        admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -15,27 +15,18 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import asyncpg
+from typing import Iterator
 
 from tests.support import identity
 from tests.support.process import NovaliteProcess, free_port
-from tests.support.services import PG_HOST, PG_PORT, PG_USER, RABBIT_URL, pg_url
+from tests.support.services import RABBIT_URL, pg_admin, pg_url
 
 
 def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
-
-
-async def _pg(statements: list[str]) -> None:
-    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
-    try:
-        for statement in statements:
-            await admin.execute(statement)
-    finally:
-        await admin.close()
 
 
 class RoleProcess(NovaliteProcess):
@@ -122,7 +113,7 @@ class SplitDeployment:
         """Databases, vhosts, cell mappings and schemas: what an operator does once."""
         roles = ["api", "placement", "cell0", *self.cell_names]
         self.databases = {role: pg_url(self._db_name(role)) for role in roles}
-        asyncio.run(_pg([f'CREATE DATABASE "{self._db_name(role)}"' for role in roles]))
+        asyncio.run(pg_admin(*(f'CREATE DATABASE "{self._db_name(role)}"' for role in roles)))
         def add_vhost(name: str) -> None:
             vhost = f"novalite_split_{self.tag}_{name}"
             rabbitmqctl("add_vhost", vhost)
@@ -180,6 +171,16 @@ class SplitDeployment:
         assert self.api is not None
         return await identity.password_token(self.api.url, "admin", self.admin_password, "admin")
 
+    @contextmanager
+    def running(self) -> Iterator["SplitDeployment"]:
+        """Prepared and started for the block; everything stopped and removed after it."""
+        try:
+            self.prepare()
+            self.start()
+            yield self
+        finally:
+            self.stop()
+
     def stop(self) -> None:
         """Every process by its PID, then the vhosts and databases; each step whatever the others did."""
         def stop_one(process: NovaliteProcess) -> None:
@@ -201,5 +202,5 @@ class SplitDeployment:
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(delete_vhost, list(self.vhosts.values())))
         if self.databases:
-            asyncio.run(_pg([f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'
-                             for url in self.databases.values()]))
+            asyncio.run(pg_admin(*(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'
+                                   for url in self.databases.values())))
