@@ -66,26 +66,12 @@ class InlineClosingSession(AsyncSession):
         await self.close()
 
 
-class _InlineTransactionScope:
-    """`async with maker.begin() as session`: commit or roll back, then close, in the caller's task."""
-
-    def __init__(self, session: InlineClosingSession):
-        self._session = session
-
-    async def __aenter__(self) -> AsyncSession:
-        self._transaction = await self._session.begin()
-        return self._session
-
-    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
-        try:
-            await self._transaction.__aexit__(type_, value, traceback)
-        finally:
-            await self._session.close()
-
-
 class InlineSessionMaker(async_sessionmaker[AsyncSession]):
-    def begin(self) -> Any:
-        return _InlineTransactionScope(self())
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]
+        """`async with maker.begin() as session`: commit or roll back, then close, in the caller's task."""
+        async with self() as session, session.begin():
+            yield session
 
 
 @asynccontextmanager

@@ -153,6 +153,7 @@ async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, 
         flavor=flavor, image=image, num_instances=count, availability_zone=zone, force_hosts=forced_hosts,
         scheduler_hints=hints, instance_group=group,
     )
+    flavor_json = flavor.model_dump(mode="json")
     builds, specs, mappings = [], [], []
     for index, uuid in enumerate(uuids):
         name = server.name if count == 1 else f"{server.name}-{index + 1}"
@@ -162,7 +163,7 @@ async def create_servers(runtime: Runtime, ctx: RequestContext, body: dict[str, 
         instance = {
             "uuid": uuid, "display_name": name, "display_description": server.description,
             "hostname": hostname, "project_id": ctx.project_id, "user_id": ctx.user_id,
-            "image_ref": image.id, "flavor": flavor.model_dump(mode="json"),
+            "image_ref": image.id, "flavor": flavor_json,
             "vm_state": VmState.BUILDING, "task_state": TaskState.SCHEDULING, "power_state": 0,
             "availability_zone": zone, "user_data": server.user_data,
             "key_name": server.key_name, "key_data": key_data,
