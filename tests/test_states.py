@@ -35,4 +35,5 @@ def test_wrong_state_names_the_blocking_state():
     with pytest.raises(InvalidState, match="vm_state active"):
         check_state("start", "u", VmState.ACTIVE, None)
     with pytest.raises(InvalidState, match="task_state deleting"):
-        check_state("delete", "u", VmState.ACTIVE, TaskState.DELETING)
+        check_state("reboot", "u", VmState.ACTIVE, TaskState.DELETING)
+    check_state("delete", "u", VmState.ACTIVE, TaskState.DELETING)  # a repeat delete is accepted

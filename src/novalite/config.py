@@ -91,6 +91,7 @@ class FakeDriverOptions(Section):
     memory_mb: int = Field(65536, ge=1)
     disk_gb: int = Field(1000, ge=1)
     spawn_delay: float = Field(0.0, ge=0, description="Seconds each spawn takes.")
+    destroy_delay: float = Field(0.0, ge=0, description="Seconds each destroy takes.")
     fail_spawn: bool = Field(False, description="Every spawn fails (fault injection).")
     fail_spawn_hosts: list[str] = Field(default_factory=list, description="Spawns fail only on these hosts.")
 

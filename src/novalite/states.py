@@ -131,8 +131,8 @@ ALLOWED_TRANSITIONS: dict[str, tuple[set[str], set[str | None]]] = {
             VmState.SUSPENDED, VmState.RESCUED, VmState.RESIZED, VmState.ERROR,
             VmState.SHELVED, VmState.SHELVED_OFFLOADED, VmState.SOFT_DELETED,
         },
-        # Deleting is allowed whatever the task, as in Nova; only a running delete blocks.
-        {None, *[v for k, v in vars(TaskState).items() if k.isupper() and v != TaskState.DELETING]},
+        # Deleting is allowed whatever the task, as in Nova (a repeat while deleting is a no-op).
+        {None, *[v for k, v in vars(TaskState).items() if k.isupper()]},
     ),
     "reboot": ({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED, VmState.ERROR},
                {None, TaskState.REBOOTING, TaskState.REBOOT_PENDING, TaskState.REBOOTING_HARD,

@@ -106,3 +106,29 @@ async def test_instance_actions_carry_the_request_id(cloud, client):
     actions = (await client.get(f"{SERVERS}/{server_id}/os-instance-actions")).json()["instanceActions"]
     assert [a["action"] for a in actions] == ["delete", "create"]
     assert actions[0]["request_id"] == delete.headers["x-openstack-request-id"]
+
+
+async def test_a_deleting_server_stays_visible_until_its_host_has_destroyed_it(cloud_factory, settings_factory):
+    from tests.conftest import client_for
+
+    cloud = await cloud_factory(settings_factory(fake_driver={"destroy_delay": 1.0}))
+    async with client_for(cloud) as client:
+        server_id = (await boot(client, name="slow-delete"))["server"]["id"]
+        await wait_status(client, server_id, "ACTIVE")
+        assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
+
+        # The host is still destroying it: GET, the list and a repeat DELETE all see it, as in Nova.
+        shown = await client.get(f"{SERVERS}/{server_id}")
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["server"]["OS-EXT-STS:task_state"] == "deleting"
+        listed = (await client.get(SERVERS)).json()["servers"]
+        assert server_id in {s["id"] for s in listed}
+        assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
+        reboot = await client.post(f"{SERVERS}/{server_id}/action", json={"reboot": {"type": "SOFT"}})
+        assert reboot.status_code == 409 and "task_state deleting" in reboot.text
+
+        # Once GET says 404 the list agrees and the host holds nothing.
+        await wait_gone(client, server_id)
+        assert server_id not in {s["id"] for s in (await client.get(SERVERS)).json()["servers"]}
+        assert all(compute.driver.guests == {} for compute in cloud.computes)
+        assert all(v == 0 for v in (await total_usage(cloud)).values())

@@ -81,6 +81,8 @@ class FakeDriver(ComputeDriver):
         self.guests[instance.uuid] = FakeGuest(spec=instance, console=[f"{instance.name} booted\n"])
 
     async def destroy(self, instance: InstanceSpec) -> None:
+        if self.options.destroy_delay:
+            await asyncio.sleep(self.options.destroy_delay)
         self.guests.pop(instance.uuid, None)
         self.resize_sources.pop(instance.uuid, None)
 

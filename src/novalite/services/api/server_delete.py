@@ -39,6 +39,8 @@ async def _delete_in_cell(runtime: Runtime, ctx: RequestContext, located: Locate
     instance, cell_uuid = located.instance, located.cell_uuid
     assert instance is not None and cell_uuid is not None
     uuid = instance.uuid
+    if instance.task_state == TaskState.DELETING:
+        return  # already on its way out: Nova accepts the repeat and does nothing more
     check_state("delete", uuid, instance.vm_state, instance.task_state)
     cells = runtime.require_cells()
     local = instance.host is None or cells.cells[cell_uuid].is_cell0

@@ -33,11 +33,13 @@ async def locate(runtime: Runtime, ctx: RequestContext, uuid: str) -> Located:
     for _ in range(2):  # a second look covers the conductor moving it into a cell meanwhile
         async with api() as session:
             mapping = await session.scalar(select(InstanceMapping).where(InstanceMapping.instance_uuid == uuid))
-            if mapping is None or mapping.queued_for_delete:
+            if mapping is None:
                 raise _missing(uuid)
             if not ctx.is_admin and mapping.project_id != ctx.project_id:
                 raise _missing(uuid)
             if mapping.cell is None:
+                if mapping.queued_for_delete:  # its build request was deleted
+                    raise _missing(uuid)
                 br = await session.scalar(select(BuildRequest).where(BuildRequest.instance_uuid == uuid))
                 if br is not None:
                     return Located(mapping=mapping, build_request=br)
