@@ -76,7 +76,7 @@ class ComputeOptions(Section):
     fake_host_count: int = Field(3, ge=0, le=100000, description="Compute services the all-in-one starts.")
     heartbeat_interval: float = Field(10.0, gt=0)
     resource_report_interval: float = Field(60.0, gt=0)
-    sync_power_state_interval: float = Field(600.0, gt=0, description="Seconds between power-state syncs.")
+    sync_power_state_interval: float = Field(600.0, gt=0, description="Seconds between power-state syncs (each also destroys guests of servers deleted while the compute was down).")
     allow_resize_to_same_host: bool = Field(False, description="A resize may pick the host the server is on.")
     reserved_host_memory_mb: int = Field(512, ge=0)
     reserved_host_cpus: int = Field(0, ge=0)

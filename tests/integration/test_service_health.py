@@ -122,3 +122,47 @@ async def test_a_build_nobody_finishes_ends_in_error_with_its_claim_freed(cloud_
         assert server["OS-EXT-STS:task_state"] is None
         assert await total_usage(cloud) in ({}, {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0})
         assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
+
+
+async def _force_down(client: httpx.AsyncClient, host: str, down: bool) -> None:
+    service = await _compute_service(client, host)
+    reply = await client.put(f"{SERVICES}/{service['id']}", json={"forced_down": down})
+    assert reply.status_code == 200, reply.text
+
+
+async def test_delete_on_a_down_compute_is_done_by_the_api_and_the_guest_reaped_when_it_returns(
+        cloud_factory, settings_factory):
+    cloud = await cloud_factory(settings_factory(compute={"sync_power_state_interval": 0.3}))
+    async with client_for(cloud) as client:
+        server_id = (await boot(client, availability_zone="nova:compute-1"))["server"]["id"]
+        await wait_status(client, server_id, "ACTIVE")
+        compute = next(c for c in cloud.computes if c.host == "compute-1")
+        await _force_down(client, "compute-1", True)
+
+        # As in Nova: no compute to ask, so the API deletes the server and frees its claim itself.
+        assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
+        assert (await client.get(f"{SERVERS}/{server_id}")).status_code == 404
+        assert server_id not in {s["id"] for s in (await client.get(SERVERS)).json()["servers"]}
+        assert all(v == 0 for v in (await total_usage(cloud)).values())
+        assert server_id in compute.driver.guests  # the hypervisor was never told
+
+        await _force_down(client, "compute-1", False)
+
+        async def guest_reaped() -> bool:
+            return server_id not in compute.driver.guests
+
+        await _eventually(guest_reaped)
+
+
+async def test_a_delete_stuck_on_a_compute_that_died_completes_when_repeated(cloud_factory, settings_factory):
+    cloud = await cloud_factory(settings_factory(fake_driver={"destroy_delay": 3.0}))
+    async with client_for(cloud) as client:
+        server_id = (await boot(client, availability_zone="nova:compute-2"))["server"]["id"]
+        await wait_status(client, server_id, "ACTIVE")
+        assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
+        assert (await client.get(f"{SERVERS}/{server_id}")).json()["server"]["OS-EXT-STS:task_state"] == "deleting"
+
+        await _force_down(client, "compute-2", True)
+        assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
+        assert (await client.get(f"{SERVERS}/{server_id}")).status_code == 404
+        assert all(v == 0 for v in (await total_usage(cloud)).values())

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
+import logging
+
+from sqlalchemy import delete, select, update
 
 from novalite.context import RequestContext
 from novalite.db.api_models import BuildRequest, InstanceMapping, RequestSpec
+from novalite.db.cell_models import Service
 from novalite.objects import actions, instances
 from novalite.runtime import Runtime
 from novalite.services.api.server_locator import Located, locate
 from novalite.services.api.server_action_ops import finished_migration
+from novalite.services.api.service_status import service_is_up
 from novalite.services.compute.rpcapi import ComputeActionsAPI, ComputeAPI
 from novalite.states import TaskState, VmState, check_state
+
+LOG = logging.getLogger(__name__)
 
 
 async def _forget_mapping(runtime: Runtime, uuid: str) -> None:
@@ -35,15 +41,28 @@ async def delete_server(runtime: Runtime, ctx: RequestContext, uuid: str) -> Non
     await _delete_in_cell(runtime, ctx, located)
 
 
+async def _compute_is_up(runtime: Runtime, cell_uuid: str, host: str) -> bool:
+    async with runtime.require_cells().session(cell_uuid) as session:
+        service = await session.scalar(select(Service).where(
+            Service.host == host, Service.binary == "nova-compute", Service.deleted == 0))
+    return service is not None and service_is_up(service, runtime.settings.service.service_down_time)
+
+
 async def _delete_in_cell(runtime: Runtime, ctx: RequestContext, located: Located) -> None:
     instance, cell_uuid = located.instance, located.cell_uuid
     assert instance is not None and cell_uuid is not None
     uuid = instance.uuid
-    if instance.task_state == TaskState.DELETING:
+    cells = runtime.require_cells()
+    # As in Nova: with no host, or a host whose compute is down, the API deletes the server itself;
+    # the compute destroys the guest when it comes back (it reaps guests of deleted servers).
+    local = (instance.host is None or cells.cells[cell_uuid].is_cell0
+             or not await _compute_is_up(runtime, cell_uuid, instance.host))
+    if not local and instance.task_state == TaskState.DELETING:
         return  # already on its way out: Nova accepts the repeat and does nothing more
     check_state("delete", uuid, instance.vm_state, instance.task_state)
-    cells = runtime.require_cells()
-    local = instance.host is None or cells.cells[cell_uuid].is_cell0
+    resize_hold = None
+    if local and instance.vm_state == VmState.RESIZED:  # the source host's hold, awaiting confirmation
+        resize_hold = (await finished_migration(runtime, cell_uuid, uuid, "confirmed"))["uuid"]
     async with cells.session(cell_uuid) as session, session.begin():
         await actions.action_start(session, ctx, uuid, "delete")
         if local:
@@ -54,7 +73,12 @@ async def _delete_in_cell(runtime: Runtime, ctx: RequestContext, located: Locate
             row = await instances.update(session, uuid, {"task_state": TaskState.DELETING})
             record = instances.to_record(row)
     if local:
-        await runtime.require_placement().delete_allocations(ctx, uuid)
+        if instance.host is not None:
+            LOG.warning("compute service on %s is down: deleted server %s in the database only", instance.host, uuid)
+        placement = runtime.require_placement()
+        await placement.delete_allocations(ctx, uuid)
+        if resize_hold is not None:
+            await placement.delete_allocations(ctx, resize_hold)
         await _forget_mapping(runtime, uuid)
         return
     assert record is not None and record.host is not None
@@ -65,5 +89,3 @@ async def _delete_in_cell(runtime: Runtime, ctx: RequestContext, located: Locate
         await ComputeActionsAPI(runtime.bus).cast_action(ctx, migration["source_compute"], "drop_resize_source",
                                                          record, migration=migration)
     await ComputeAPI(runtime.bus).terminate_instance(ctx, record.host, record)
-
-

@@ -12,7 +12,7 @@ from novalite.context import RequestContext
 from novalite.drivers.base import ComputeDriver
 from novalite.records import InstanceRecord
 from novalite.runtime import Runtime
-from novalite.services.compute import actions, build, power_sync, resize, startup
+from novalite.services.compute import actions, build, deleted_guests, power_sync, resize, startup
 from novalite.services.compute.instance_locks import InstanceLocks
 from novalite.services.compute.resource_tracker import ResourceTracker
 from novalite.services.compute.rpcapi import topic_for
@@ -42,6 +42,7 @@ class ComputeManager:
         self._consumer = await self.runtime.bus.serve(topic_for(self.host), self)
         await self.register(ctx)
         await startup.init_instances(self, ctx)
+        await self._guarded(lambda c: deleted_guests.reap_deleted_guests(self, c))
         options = self.runtime.settings.compute
         self._tasks = [
             asyncio.create_task(self._every(options.heartbeat_interval, self._heartbeat)),
@@ -91,6 +92,7 @@ class ComputeManager:
             self.resources_changed()
 
     async def _sync_power(self, ctx: RequestContext) -> None:
+        await deleted_guests.reap_deleted_guests(self, ctx)
         await power_sync.sync_power_states(self, ctx)
 
     async def _every(self, interval: float, job: Callable[[RequestContext], Awaitable[Any]]) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from novalite.cells import CellRegistry
 from novalite.context import RequestContext
-from novalite.db.cell_models import ComputeNode, Service
+from novalite.db.cell_models import ComputeNode, Instance, Service
 from novalite.db.types import utcnow
 from novalite.drivers.base import HostResources
 from novalite.objects import actions, instances
@@ -120,6 +120,14 @@ class ComputeCalls:
         cell_uuid = await self._cells.cell_for_host(host)
         async with self._cells.session(cell_uuid) as session:
             rows = await instances.on_host(session, host)
+            return [instances.to_record(row).model_dump(mode="json") for row in rows]
+
+    async def deleted_instances(self, ctx: RequestContext, host: str, uuids: list[str]) -> list[dict[str, Any]]:
+        """Those of `uuids` (guests a hypervisor still runs) whose servers the cell has deleted."""
+        cell_uuid = await self._cells.cell_for_host(host)
+        async with self._cells.session(cell_uuid) as session:
+            rows = (await session.scalars(select(Instance).where(Instance.uuid.in_(uuids),
+                                                                 Instance.deleted != 0))).all()
             return [instances.to_record(row).model_dump(mode="json") for row in rows]
 
     async def instance_update(self, ctx: RequestContext, uuid: str, values: dict[str, Any],

@@ -35,6 +35,10 @@ class ConductorAPI:
         rows = await self.bus.call(TOPIC, "instances_on_host", ctx, host=host)
         return [InstanceRecord.model_validate(row) for row in rows]
 
+    async def deleted_instances(self, ctx: RequestContext, host: str, uuids: list[str]) -> list[InstanceRecord]:
+        rows = await self.bus.call(TOPIC, "deleted_instances", ctx, host=host, uuids=uuids)
+        return [InstanceRecord.model_validate(row) for row in rows]
+
     async def instance_update(self, ctx: RequestContext, uuid: str, values: dict[str, Any],
                               expected_task_state: list[str | None] | None = None,
                               event: ActionEvent | None = None) -> InstanceRecord:
