@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import select
 
 from novalite.db.api_models import CELL0_UUID, InstanceMapping
-from tests.support.compute import SERVERS, boot, total_usage, wait_gone, wait_status
+from tests.support.compute import SERVERS, begin_delete, boot, boot_active, total_usage, wait_gone, wait_status
 
 
 async def test_many_servers_become_active_and_usage_matches(cloud, client):
@@ -113,14 +113,9 @@ async def test_a_deleting_server_stays_visible_until_its_host_has_destroyed_it(c
 
     cloud = await cloud_factory(settings_factory(fake_driver={"destroy_delay": 1.0}))
     async with client_for(cloud) as client:
-        server_id = (await boot(client, name="slow-delete"))["server"]["id"]
-        await wait_status(client, server_id, "ACTIVE")
-        assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
-
+        server_id = await boot_active(client, name="slow-delete")
         # The host is still destroying it: GET, the list and a repeat DELETE all see it, as in Nova.
-        shown = await client.get(f"{SERVERS}/{server_id}")
-        assert shown.status_code == 200, shown.text
-        assert shown.json()["server"]["OS-EXT-STS:task_state"] == "deleting"
+        await begin_delete(client, server_id)
         listed = (await client.get(SERVERS)).json()["servers"]
         assert server_id in {s["id"] for s in listed}
         assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204

@@ -9,7 +9,7 @@ import httpx
 
 from novalite.context import RequestContext
 from tests.conftest import client_for
-from tests.support.compute import SERVERS, boot, total_usage, wait_status
+from tests.support.compute import SERVERS, begin_delete, boot, boot_active, total_usage, wait_status
 
 SERVICES = "/compute/v2.1/os-services"
 
@@ -134,8 +134,7 @@ async def test_delete_on_a_down_compute_is_done_by_the_api_and_the_guest_reaped_
         cloud_factory, settings_factory):
     cloud = await cloud_factory(settings_factory(compute={"sync_power_state_interval": 0.3}))
     async with client_for(cloud) as client:
-        server_id = (await boot(client, availability_zone="nova:compute-1"))["server"]["id"]
-        await wait_status(client, server_id, "ACTIVE")
+        server_id = await boot_active(client, availability_zone="nova:compute-1")
         compute = next(c for c in cloud.computes if c.host == "compute-1")
         await _force_down(client, "compute-1", True)
 
@@ -157,10 +156,8 @@ async def test_delete_on_a_down_compute_is_done_by_the_api_and_the_guest_reaped_
 async def test_a_delete_stuck_on_a_compute_that_died_completes_when_repeated(cloud_factory, settings_factory):
     cloud = await cloud_factory(settings_factory(fake_driver={"destroy_delay": 3.0}))
     async with client_for(cloud) as client:
-        server_id = (await boot(client, availability_zone="nova:compute-2"))["server"]["id"]
-        await wait_status(client, server_id, "ACTIVE")
-        assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
-        assert (await client.get(f"{SERVERS}/{server_id}")).json()["server"]["OS-EXT-STS:task_state"] == "deleting"
+        server_id = await boot_active(client, availability_zone="nova:compute-2")
+        await begin_delete(client, server_id)
 
         await _force_down(client, "compute-2", True)
         assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204

@@ -37,6 +37,20 @@ async def wait_status(client: httpx.AsyncClient, server_id: str, *statuses: str,
     raise AssertionError(f"server {server_id} never reached {statuses}; last seen {last.get('status')}: {last}")
 
 
+async def boot_active(client: httpx.AsyncClient, name: str = "vm", **server: Any) -> str:
+    server_id = (await boot(client, name=name, **server))["server"]["id"]
+    await wait_status(client, server_id, "ACTIVE")
+    return server_id
+
+
+async def begin_delete(client: httpx.AsyncClient, server_id: str) -> None:
+    """DELETE a server whose host is slow to destroy it: it is still shown, `deleting`."""
+    assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
+    shown = await client.get(f"{SERVERS}/{server_id}")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["server"]["OS-EXT-STS:task_state"] == "deleting"
+
+
 async def wait_gone(client: httpx.AsyncClient, server_id: str, timeout: float = 30.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
