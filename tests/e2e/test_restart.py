@@ -46,7 +46,11 @@ def test_kill_dash_nine_mid_burst_then_restart_reconciles(tmp_path, database_url
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
             accepted = [i for i in pool.map(lambda i: _boot(first.url, i), range(40)) if i]
-        time.sleep(0.3)  # some builds finished, some spawning, some still queued
+        # Kill once the first builds are done: the rest are spawning or still queued. Waiting for that
+        # rather than sleeping a fixed time keeps the mix whatever the machine's load.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(s["status"] == "ACTIVE" for s in _servers(first.url)):
+            time.sleep(0.05)
     finally:
         first.kill()
     assert len(accepted) >= 20, first.log_text()[-2000:]
