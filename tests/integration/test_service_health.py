@@ -130,22 +130,33 @@ async def _force_down(client: httpx.AsyncClient, host: str, down: bool) -> None:
     assert reply.status_code == 200, reply.text
 
 
-async def test_delete_on_a_down_compute_is_done_by_the_api_and_the_guest_reaped_when_it_returns(
-        cloud_factory, settings_factory):
+async def _delete_while_down(client: httpx.AsyncClient, cloud, host: str) -> str:
+    """Boot on `host`, force its compute down, delete: the API does it (Nova's local delete)."""
+    server_id = await boot_active(client, availability_zone=f"nova:{host}")
+    await _force_down(client, host, True)
+    assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
+    assert (await client.get(f"{SERVERS}/{server_id}")).status_code == 404
+    assert server_id not in {s["id"] for s in (await client.get(SERVERS)).json()["servers"]}
+    assert all(v == 0 for v in (await total_usage(cloud)).values())
+    return server_id
+
+
+async def test_a_compute_back_from_down_destroys_guests_of_servers_deleted_meanwhile(cloud, client):
+    compute = next(c for c in cloud.computes if c.host == "compute-1")
+    server_id = await _delete_while_down(client, cloud, "compute-1")
+    assert server_id in compute.driver.guests  # the hypervisor was never told
+
+    await compute.stop()
+    await compute.start()  # the compute comes back: its start-up finds the leftover guest
+    await _force_down(client, "compute-1", False)
+    assert server_id not in compute.driver.guests
+
+
+async def test_a_running_compute_reaps_guests_of_deleted_servers_at_its_power_sync(cloud_factory, settings_factory):
     cloud = await cloud_factory(settings_factory(compute={"sync_power_state_interval": 0.3}))
     async with client_for(cloud) as client:
-        server_id = await boot_active(client, availability_zone="nova:compute-1")
-        compute = next(c for c in cloud.computes if c.host == "compute-1")
-        await _force_down(client, "compute-1", True)
-
-        # As in Nova: no compute to ask, so the API deletes the server and frees its claim itself.
-        assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
-        assert (await client.get(f"{SERVERS}/{server_id}")).status_code == 404
-        assert server_id not in {s["id"] for s in (await client.get(SERVERS)).json()["servers"]}
-        assert all(v == 0 for v in (await total_usage(cloud)).values())
-        assert server_id in compute.driver.guests  # the hypervisor was never told
-
-        await _force_down(client, "compute-1", False)
+        compute = next(c for c in cloud.computes if c.host == "compute-3")
+        server_id = await _delete_while_down(client, cloud, "compute-3")
 
         async def guest_reaped() -> bool:
             return server_id not in compute.driver.guests

@@ -141,7 +141,10 @@ async def test_admins_see_a_service_disabled_and_members_do_not(cloud_factory, s
             changed = await admin.put(f"/compute/v2.1/os-services/{services[0]['id']}",
                                       json={"status": "disabled", "disabled_reason": "disk swap"})
             assert changed.status_code == 200, changed.text
-            record = (await stream.until(lambda r: r["event"] == "service.state"))[-1]
+            # The computes coming up at start may be reported first: wait for compute-2's change.
+            record = (await stream.until(lambda r: r["event"] == "service.state"
+                                         and r["data"]["data"]["host"] == "compute-2"
+                                         and r["data"]["data"]["disabled"]))[-1]
             assert record["data"]["data"] | {"last_heartbeat": None} == {
                 "cell": "cell1", "host": "compute-2", "binary": "nova-compute", "state": "up",
                 "disabled": True, "disabled_reason": "disk swap", "last_heartbeat": None}
