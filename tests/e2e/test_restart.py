@@ -39,6 +39,16 @@ def _placement_usage(url: str) -> dict[str, int]:
     return totals
 
 
+def _unfinished_events(url: str, server_id: str) -> list[str]:
+    """Events of the server's actions that never got a result."""
+    base = f"{url}/compute/v2.1/servers/{server_id}/os-instance-actions"
+    unfinished = []
+    for action in httpx.get(base, headers=HEADERS, timeout=30).json()["instanceActions"]:
+        detail = httpx.get(f"{base}/{action['request_id']}", headers=HEADERS, timeout=30).json()
+        unfinished += [e["event"] for e in detail["instanceAction"]["events"] if not e["result"]]
+    return unfinished
+
+
 def test_kill_dash_nine_mid_burst_then_restart_reconciles(tmp_path, database_urls):
     databases = database_env(database_urls)
     env = {"NOVALITE_FAKE_DRIVER__SPAWN_DELAY": "0.7", "NOVALITE_COMPUTE__HEARTBEAT_INTERVAL": "1", **databases}
@@ -70,6 +80,7 @@ def test_kill_dash_nine_mid_burst_then_restart_reconciles(tmp_path, database_url
         for server in servers:
             if server["status"] == "ERROR":
                 assert "interrupted" in server["fault"]["message"], server["fault"]
+                assert _unfinished_events(second.url, server["id"]) == []
         active = sum(1 for s in servers if s["status"] == "ACTIVE")
         assert active > 0
         usage = _placement_usage(second.url)

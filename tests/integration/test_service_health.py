@@ -9,6 +9,7 @@ import httpx
 
 from novalite.context import RequestContext
 from tests.conftest import client_for
+from tests.observability.support import sample
 from tests.support.compute import SERVERS, begin_delete, boot, boot_active, total_usage, wait_status
 
 SERVICES = "/compute/v2.1/os-services"
@@ -116,11 +117,21 @@ async def test_a_build_nobody_finishes_ends_in_error_with_its_claim_freed(cloud_
     cloud = await cloud_factory(settings_factory(fake_driver={"spawn_delay": 600.0},
                                                  conductor={"build_timeout": 1.0}))
     async with client_for(cloud) as client:
+        before = (await client.get("/metrics")).text
         server_id = (await boot(client))["server"]["id"]
         server = await wait_status(client, server_id, "ERROR")
         assert "timed out after 1 s (conductor.build_timeout)" in server["fault"]["message"]
         assert server["OS-EXT-STS:task_state"] is None
         assert await total_usage(cloud) in ({}, {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0})
+        # The build's action ends too: its open compute event is finished as an error.
+        create = (await client.get(f"{SERVERS}/{server_id}/os-instance-actions")).json()["instanceActions"][0]
+        detail = (await client.get(f"{SERVERS}/{server_id}/os-instance-actions/{create['request_id']}")).json()
+        build_events = {e["event"]: e for e in detail["instanceAction"]["events"]}
+        assert build_events["compute__do_build_and_run_instance"]["result"] == "Error"
+        assert all(e["finish_time"] for e in build_events.values())
+        after = (await client.get("/metrics")).text
+        errors = "novalite_build_duration_seconds_count"
+        assert sample(after, errors, outcome="ERROR") - sample(before, errors, outcome="ERROR") == 1
         assert (await client.delete(f"{SERVERS}/{server_id}")).status_code == 204
 
 

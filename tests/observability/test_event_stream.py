@@ -132,6 +132,19 @@ async def test_a_client_resumes_with_last_event_id(cloud):
     assert all(int(r["id"]) > int(last_id) for r in replayed)
 
 
+async def test_a_server_no_host_can_take_is_streamed_in_error(cloud, client):
+    flavor = await client.post("/compute/v2.1/flavors", json={"flavor": {
+        "name": "huge", "ram": 10_000_000, "vcpus": 1, "disk": 1, "id": "huge"}})
+    assert flavor.status_code == 200, flavor.text
+    async with serving(cloud.app) as base, open_stream(base, "admin:admin", {"kind": "state"}) as stream:
+        response = await client.post(SERVERS, json={"server": {
+            "name": "too-big", "imageRef": IMAGE, "flavorRef": "huge", "networks": "none"}})
+        assert response.status_code == 202, response.text
+        server_id = response.json()["server"]["id"]
+        record = (await stream.until(lambda r: r["data"]["server_id"] == server_id))[-1]
+    assert record["data"]["data"]["status"] == "ERROR" and record["data"]["data"]["host"] is None
+
+
 async def test_admins_see_a_service_disabled_and_members_do_not(cloud_factory, settings_factory):
     cloud = await cloud_factory(settings_factory(events={"service_poll_interval": 0.1}))
     async with serving(cloud.app) as base, client_for(cloud) as admin:

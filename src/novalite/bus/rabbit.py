@@ -35,7 +35,6 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import aio_pika
 from aio_pika import DeliveryMode, ExchangeType, Message

@@ -56,6 +56,36 @@ async def _action_for(session: AsyncSession, ctx: RequestContext, instance_uuid:
     return found[0], found[1]
 
 
+async def fail_open_events(session: AsyncSession, instance_uuid: str, details: str) -> None:
+    """End the newest action's unfinished events as errors, and the action with them.
+
+    For builds ended by someone other than the request that began them (a restart, the
+    stuck-build sweep), which therefore cannot find the action by its request id.
+    """
+    action = (await session.execute(
+        select(InstanceAction.id, InstanceAction.action, InstanceAction.request_id)
+        .where(InstanceAction.instance_uuid == instance_uuid)
+        .order_by(InstanceAction.id.desc()).limit(1)
+    )).first()
+    if action is None:
+        return
+    action_id, name, request_id = action
+    now = utcnow()
+    open_events = (await session.scalars(
+        select(InstanceActionEvent.event)
+        .where(InstanceActionEvent.action_id == action_id, InstanceActionEvent.finish_time.is_(None))
+    )).all()
+    await session.execute(update(InstanceActionEvent)
+                          .where(InstanceActionEvent.action_id == action_id,
+                                 InstanceActionEvent.finish_time.is_(None))
+                          .values(finish_time=now, result="Error", details=details))
+    await session.execute(update(InstanceAction).where(InstanceAction.id == action_id)
+                          .values(message="Error", finish_time=now, updated_at=now))
+    ctx = RequestContext.admin(request_id)
+    for event in open_events:
+        events.server_action(session, ctx, instance_uuid, name, event, "finish", "Error")
+
+
 async def event_start(session: AsyncSession, ctx: RequestContext, instance_uuid: str, event: str,
                       host: str | None) -> None:
     action = await _action_for(session, ctx, instance_uuid)

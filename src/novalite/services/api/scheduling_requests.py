@@ -5,7 +5,6 @@ A bad hint is the user's mistake and must be a 400 now, not a server in ERROR la
 
 from __future__ import annotations
 
-import json
 import uuid as uuidlib
 from typing import Any
 

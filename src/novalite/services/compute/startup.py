@@ -46,7 +46,7 @@ async def _init_instance(manager: "ComputeManager", ctx: RequestContext, instanc
         LOG.warning(message)
         await manager.driver.destroy(instance.to_spec())
         await manager.runtime.require_placement().delete_allocations(ctx, uuid)
-        await manager.conductor.set_error(ctx, uuid, message, None, manager.host)
+        await manager.conductor.set_error(ctx, uuid, message, None, manager.host, interrupted=True)
         return
     if instance.task_state is not None:
         await manager.conductor.instance_update(ctx, uuid, {"task_state": None})

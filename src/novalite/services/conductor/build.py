@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
+from novalite import events
 from novalite.context import RequestContext
 from novalite.db.api_models import BuildRequest, CellMapping
 from novalite.db.cell_models import Instance
@@ -109,6 +110,7 @@ class BuildTasks(RescheduleTasks):
         async with cells.session(cell0.uuid) as session, session.begin():
             session.add(instance)
             await session.flush()
+            events.server_state(session, instance, ctx)
             await actions.action_start(session, ctx, uuid, "create", project_id=instance.project_id)
             await actions.event_finish(session, ctx, uuid, CREATE_EVENT, "Error", details=reason)
             await actions.add_fault(session, uuid, 500, reason, details or reason)

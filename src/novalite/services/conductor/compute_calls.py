@@ -14,6 +14,7 @@ from novalite.db.cell_models import ComputeNode, Instance, Service
 from novalite.db.types import utcnow
 from novalite.drivers.base import HostResources
 from novalite.objects import actions, instances
+from novalite.observability.metrics import observe_build
 from novalite.records import ActionEvent
 from novalite.services.conductor.instance_cells import InstanceCells
 from novalite.states import VmState
@@ -153,11 +154,16 @@ class ComputeCalls:
                                        finish_action=True)
 
     async def instance_set_error(self, ctx: RequestContext, uuid: str, message: str,
-                                 details: str | None, host: str | None) -> None:
+                                 details: str | None, host: str | None, interrupted: bool = False) -> None:
+        """`interrupted`: the build's own request is gone (a restart), so its open events end here."""
         cell_uuid = await self.instance_cells.lookup(uuid)
         async with self._cells.session(cell_uuid) as session, session.begin():
-            await instances.update(session, uuid, {"vm_state": VmState.ERROR, "task_state": None})
+            row = await instances.update(session, uuid, {"vm_state": VmState.ERROR, "task_state": None})
             await actions.add_fault(session, uuid, 500, message, details, host)
+            if interrupted:
+                await actions.fail_open_events(session, uuid, message)
+        if interrupted:
+            observe_build("ERROR", row.created_at)
 
     async def instance_add_fault(self, ctx: RequestContext, uuid: str, message: str, details: str | None,
                                  host: str | None) -> None:

@@ -11,7 +11,7 @@ from novalite.context import RequestContext
 from novalite.db.cell_models import Migration
 from novalite.exceptions import NoValidHost
 from novalite.objects import actions, instances
-from novalite.records import ActionEvent, FlavorRecord, RetryInfo
+from novalite.records import FlavorRecord, RetryInfo
 from novalite.services.compute.rpcapi import ComputeActionsAPI
 from novalite.services.conductor import build_requests
 from novalite.services.conductor.instance_cells import InstanceCells

@@ -57,9 +57,9 @@ class ConductorAPI:
                             details=details, traceback=traceback)
 
     async def set_error(self, ctx: RequestContext, uuid: str, message: str, details: str | None,
-                        host: str | None) -> None:
+                        host: str | None, interrupted: bool = False) -> None:
         await self.bus.call(TOPIC, "instance_set_error", ctx, uuid=uuid, message=message,
-                            details=details, host=host)
+                            details=details, host=host, interrupted=interrupted)
 
     async def add_fault(self, ctx: RequestContext, uuid: str, message: str, details: str | None,
                         host: str | None) -> None:

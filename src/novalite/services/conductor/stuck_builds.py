@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from novalite import events
 from novalite.context import RequestContext
 from novalite.db.api_models import BuildRequest, InstanceMapping
 from novalite.db.cell_models import Instance, Service
 from novalite.db.types import utcnow
-from novalite.objects import actions
+from novalite.objects import actions, instances
+from novalite.observability.metrics import observe_build
 from novalite.services.api.service_status import service_is_up
 from novalite.states import VmState
 
@@ -103,6 +105,10 @@ class StuckBuildMonitor:
             message = (f"Build of instance {uuid} timed out after {self.timeout:g} s "
                        f"(conductor.build_timeout): {why}")
             await actions.add_fault(session, uuid, 500, message, message, host)
+            await actions.fail_open_events(session, uuid, message)
+            row = await instances.get(session, uuid)
+            events.server_state(session, row, ctx)
+        observe_build("ERROR", row.created_at)
         await self.runtime.require_placement().delete_allocations(ctx, uuid)
         LOG.warning("%s; allocation freed", message)
         return True
