@@ -106,7 +106,8 @@ async def test_limits_and_unknown_query_parameters(client):
 async def test_list_filters_and_paging(cloud, client):
     ids = []
     for i in range(7):
-        ids.append((await boot(client, name=f"web-{i}" if i % 2 else f"db-{i}"))["server"]["id"])
+        ids.append((await boot(client, name=f"web-{i}" if i % 2 else f"db-{i}", flavor="2" if i % 2 else "1")
+                    )["server"]["id"])
     await asyncio.gather(*(wait_status(client, i, "ACTIVE") for i in ids))
     names = [s["name"] for s in (await client.get(SERVERS, params={"name": "^web"})).json()["servers"]]
     assert sorted(names) == ["web-1", "web-3", "web-5"]
@@ -123,6 +124,16 @@ async def test_list_filters_and_paging(cloud, client):
             break
         marker = page["servers"][-1]["id"]
     assert seen == list(reversed(ids))  # newest first, no duplicates, nothing missed
+    # Filters apply before the limit: every page of a filtered list is full until the last.
+    pages, marker = [], None
+    while True:
+        params = {"limit": "2", "flavor": "2", **({"marker": marker} if marker else {})}
+        page = (await client.get(SERVERS, params=params)).json()
+        pages.append([s["id"] for s in page["servers"]])
+        if "servers_links" not in page:
+            break
+        marker = page["servers"][-1]["id"]
+    assert [len(p) for p in pages][:2] == [2, 1] and sum(pages, []) == [ids[5], ids[3], ids[1]]
 
 
 async def test_projects_do_not_see_each_other(cloud):

@@ -138,10 +138,14 @@ async def _marker_key(runtime: Runtime, marker: str) -> tuple[dt.datetime, str]:
             if br is not None:
                 return (br.created_at, marker)
     if mapping is not None and mapping.cell is not None:
-        async with runtime.require_cells().session(mapping.cell.uuid) as session:
-            instance = await session.scalar(select(Instance).where(Instance.uuid == marker))
-            if instance is not None:
-                return (instance.created_at, marker)
+        try:
+            async with runtime.require_cells().session(mapping.cell.uuid) as session:
+                instance = await session.scalar(select(Instance).where(Instance.uuid == marker))
+        except CELL_DOWN_ERRORS:
+            # Its cell is down (a 2.69 client paging past an UNKNOWN server): the mapping knows enough.
+            return (mapping.created_at, marker)
+        if instance is not None:
+            return (instance.created_at, marker)
     raise bad_request(f"marker [{marker}] not found")
 
 
@@ -188,22 +192,20 @@ async def _build_requests(runtime: Runtime, query: ListQuery,
     stmt = select(BuildRequest).order_by(BuildRequest.created_at.desc(), BuildRequest.instance_uuid.desc())
     if query.project_id:
         stmt = stmt.where(BuildRequest.project_id == query.project_id)
+    # Filters run in the query, before the limit, so a page is never cut short by them.
+    if query.name:
+        stmt = stmt.where(BuildRequest.instance["display_name"].as_string().regexp_match(query.name))
+    if query.image:
+        stmt = stmt.where(BuildRequest.instance["image_ref"].as_string() == query.image)
+    if query.flavor:
+        stmt = stmt.where(BuildRequest.instance["flavor"]["flavorid"].as_string() == query.flavor)
     if marker:
         stmt = stmt.where(or_(BuildRequest.created_at < marker[0],
                               and_(BuildRequest.created_at == marker[0], BuildRequest.instance_uuid < marker[1])))
     async with runtime.require_api_db()() as session:
         rows = (await session.scalars(stmt.limit(query.limit))).all()
-    result = []
-    for row in rows:
-        data = row.instance
-        if query.name and not re.search(query.name, data["display_name"]):
-            continue
-        if query.image and data.get("image_ref") != query.image:
-            continue
-        if query.flavor and data["flavor"]["flavorid"] != query.flavor:
-            continue
-        result.append(ListedServer(created_at=row.created_at, uuid=row.instance_uuid, build_request=data))
-    return result
+    return [ListedServer(created_at=row.created_at, uuid=row.instance_uuid, build_request=row.instance)
+            for row in rows]
 
 
 async def _cell_instances(runtime: Runtime, cell_uuid: str, query: ListQuery,
@@ -221,6 +223,8 @@ async def _cell_instances(runtime: Runtime, cell_uuid: str, query: ListQuery,
         stmt = stmt.where(Instance.host == query.host)
     if query.image:
         stmt = stmt.where(Instance.image_ref == query.image)
+    if query.flavor:
+        stmt = stmt.where(Instance.flavor["flavorid"].as_string() == query.flavor)
     if query.changes_since:
         stmt = stmt.where(Instance.updated_at >= query.changes_since)
     if marker:
@@ -229,8 +233,6 @@ async def _cell_instances(runtime: Runtime, cell_uuid: str, query: ListQuery,
     stmt = stmt.order_by(Instance.created_at.desc(), Instance.uuid.desc()).limit(query.limit)
     async with runtime.require_cells().session(cell_uuid) as session:
         rows = list((await session.scalars(stmt)).all())
-        if query.flavor:
-            rows = [r for r in rows if r.flavor.get("flavorid") == query.flavor]
         faults = await latest_faults(session, [r.uuid for r in rows if r.vm_state == "error"])
     return [ListedServer(created_at=r.created_at, uuid=r.uuid, instance=r, fault=faults.get(r.uuid)) for r in rows]
 
