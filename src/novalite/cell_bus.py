@@ -86,4 +86,17 @@ class CellRoutedBus(Bus):
         return await self.pool.top.serve(topic, endpoint, fanout=fanout)
 
     async def queue_depths(self) -> dict[str, int]:
-        return await self.pool.top.queue_depths()
+        """The top-level queues and every cell broker's: each mapped host's `compute.<host>`,
+        and the cell's own queues named `<cell>/<topic>` (a cell conductor's `conductor`
+        would otherwise read as the super-conductor's)."""
+        depths = await self.pool.top.queue_depths()
+        for cell_uuid, hosts in (await self.cells.hosts_by_cell()).items():
+            cell = self.cells.cells.get(cell_uuid)
+            if cell is None or self.pool.is_top(cell.transport_url):
+                continue
+            bus = await self.pool.get(cell.transport_url)
+            for host in hosts:
+                bus.watch(COMPUTE_PREFIX + host)
+            for topic, depth in (await bus.queue_depths()).items():
+                depths[topic if topic.startswith(COMPUTE_PREFIX) else f"{cell.name}/{topic}"] = depth
+        return depths

@@ -72,6 +72,16 @@ class CellRegistry:
         self._host_cells[host] = mapping.cell.uuid
         return mapping.cell.uuid
 
+    async def hosts_by_cell(self) -> dict[str, list[str]]:
+        """Every mapped compute host, by cell uuid."""
+        async with self.api_sessions() as session:
+            rows = (await session.execute(select(CellMapping.uuid, HostMapping.host)
+                                          .join(HostMapping, HostMapping.cell_id == CellMapping.id))).all()
+        hosts: dict[str, list[str]] = {}
+        for cell_uuid, host in rows:
+            hosts.setdefault(cell_uuid, []).append(host)
+        return hosts
+
     async def map_host(self, host: str, cell_uuid: str) -> str:
         """Map `host` to a cell the moment it registers; idempotent under concurrent starts."""
         try:

@@ -17,7 +17,9 @@ from typing import Any, Iterator
 import asyncpg
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from novalite.cli import app
 from tests.support.services import require_postgres, require_rabbitmq
 from tests.support.split import SplitDeployment, rabbitmqctl
 
@@ -149,6 +151,21 @@ async def test_hundred_servers_across_two_cells_then_nothing_left(split: SplitDe
         await delete_all(api, ids, split)
 
 
+def test_novalite_status_reads_a_split_deployment(split: SplitDeployment):
+    assert split.api is not None and split.placement is not None
+    result = CliRunner().invoke(app, ["status", "--url", split.api.url, "--token", "admin:admin",
+                                      "--placement-url", f"{split.placement.url}/placement"])
+    assert result.exit_code == 0, result.output
+    services, rest = result.output.split("Bus queues")
+    queues, rest = rest.split("Builds in progress")
+    capacity = rest.split("Capacity")[1]
+    for cell, hosts in split.hosts.items():
+        for host in hosts:
+            assert any(host in line and cell in line and "up" in line for line in services.splitlines()), host
+            assert f"compute.{host}" in queues  # each cell's broker, read by the API process
+    assert "VCPU" in capacity and "MEMORY_MB" in capacity
+
+
 @pytest.mark.skipif(not broker_restart_allowed(),
                     reason="restarts the shared RabbitMQ; runs when CI=true or NOVALITE_TEST_BROKER_RESTART=1")
 async def test_broker_restart_during_a_burst_leaves_nothing_stuck_or_leaked(split: SplitDeployment):
@@ -163,8 +180,14 @@ async def test_broker_restart_during_a_burst_leaves_nothing_stuck_or_leaked(spli
         await asyncio.to_thread(rabbitmqctl, "await_startup")
         accepted = await burst
         assert accepted, "the API accepted no server at all"
+        # Every service is back on the broker: new builds go through API, scheduler, conductor and compute.
+        after = await boot_many(api, 6, "after")
+        assert len(after) == 6
+        settled_after = await wait_settled(api, after, timeout=120)
+        assert {settled_after[i]["status"] for i in after} == {"ACTIVE"}, [settled_after[i] for i in after]
         # Builds lost with the broker end in ERROR after conductor.build_timeout (90 s).
         servers = await wait_settled(api, list((await all_servers(api)).keys()), timeout=300)
+        assert set(accepted) <= set(servers), "a server the API accepted was lost"
         assert not [s for s in servers.values() if s["status"] not in SETTLED]
         for server in servers.values():
             if server["status"] == "ERROR":

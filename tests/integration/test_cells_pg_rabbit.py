@@ -63,6 +63,10 @@ async def test_builds_land_in_their_host_cell_lists_merge_and_deletes_free_place
     api = await _start_all(deployment, scheduler={"host_subset_size": 4})
     assert await _host_cells(api) == {h: cell for cell, hosts in HOSTS.items() for h in hosts}
     async with client_for(api) as client:
+        # The API reads every cell broker's queues, not only the top-level vhost's.
+        scraped = (await client.get("/metrics")).text
+        for host in sum(HOSTS.values(), []):
+            assert f'novalite_bus_queue_depth{{topic="compute.{host}"}}' in scraped, host
         ids = [c["server"]["id"] for c in await asyncio.gather(*(boot(client, name=f"vm{i}") for i in range(24)))]
         servers = await asyncio.gather(*(wait_status(client, i, "ACTIVE", "ERROR", timeout=90) for i in ids))
         assert {s["status"] for s in servers} == {"ACTIVE"}, [s.get("fault") for s in servers]

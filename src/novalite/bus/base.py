@@ -152,6 +152,9 @@ class Bus(abc.ABC):
         """Messages waiting per topic, for metrics and `novalite status`."""
         return {}
 
+    def watch(self, topic: str) -> None:
+        """Report `topic` in queue_depths though this process never sent to or served it."""
+
     async def cast(self, topic: str, method: str, ctx: RequestContext, **args: Any) -> None:
         count_message(topic, "cast", "sent")
         await self._send(Envelope(kind="cast", topic=topic, method=method, args=args, context=ctx))

@@ -307,6 +307,9 @@ class RabbitBus(Bus):
     def forget(self, consumer: RabbitConsumer) -> None:
         self._consumers.discard(consumer)
 
+    def watch(self, topic: str) -> None:
+        self._topics.add(topic)
+
     async def queue_depths(self) -> dict[str, int]:
         await self.start()
         try:

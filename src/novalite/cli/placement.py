@@ -18,7 +18,7 @@ from novalite.cli.app import ConfigOption, app, settings_or_exit
 from novalite.config import Settings
 from novalite.db.engine import make_engine, session_factory
 from novalite.services.conductor.reconcile import live_consumers
-from novalite.services.placement.audit import OrphanAllocation, find_orphan_allocations, heal
+from novalite.services.placement.audit import OrphanAllocation, heal, holding_consumers
 
 placement_app = typer.Typer(help="Placement maintenance.", no_args_is_help=True)
 app.add_typer(placement_app, name="placement")
@@ -32,11 +32,10 @@ async def _audit(settings: Settings, remove: bool) -> list[OrphanAllocation]:
     cells = CellRegistry(session_factory(api_engine))
     try:
         await cells.refresh()
-        live, _ = await live_consumers(session_factory(api_engine), cells)
         placement = session_factory(placement_engine)
-        if remove:
-            return await heal(placement, live)
-        return await find_orphan_allocations(placement, live)
+        holding = await holding_consumers(placement)  # before the live set: see holding_consumers
+        live, _ = await live_consumers(session_factory(api_engine), cells)
+        return await heal(placement, live, dry_run=not remove, among=holding)
     finally:
         await cells.dispose()
         await api_engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -72,7 +73,7 @@ def _builds_table(remote: Remote, samples: Samples, now: dt.datetime) -> tuple[T
     return table, stuck
 
 
-def _capacity_table(remote: Remote) -> Table:
+def _capacity_table(remote: Remote, placement: Remote) -> Table:
     """Placement inventories and usages per provider, summed per availability zone."""
     zones: dict[str, str] = {}
     for zone in remote.get("/compute/v2.1/os-availability-zone/detail")["availabilityZoneInfo"]:
@@ -81,10 +82,10 @@ def _capacity_table(remote: Remote) -> Table:
                 zones[host] = zone["zoneName"]
     capacity: dict[tuple[str, str], float] = defaultdict(float)
     used: dict[tuple[str, str], float] = defaultdict(float)
-    for provider in remote.get("/placement/resource_providers")["resource_providers"]:
+    for provider in placement.get("/resource_providers")["resource_providers"]:
         zone = zones.get(provider["name"], "(no zone)")
-        inventories = remote.get(f"/placement/resource_providers/{provider['uuid']}/inventories")["inventories"]
-        usages = remote.get(f"/placement/resource_providers/{provider['uuid']}/usages")["usages"]
+        inventories = placement.get(f"/resource_providers/{provider['uuid']}/inventories")["inventories"]
+        usages = placement.get(f"/resource_providers/{provider['uuid']}/usages")["usages"]
         for rc, inv in inventories.items():
             capacity[zone, rc] += (inv["total"] - inv.get("reserved", 0)) * inv.get("allocation_ratio", 1.0)
             used[zone, rc] += usages.get(rc, 0)
@@ -98,9 +99,14 @@ def _capacity_table(remote: Remote) -> Table:
 
 
 @app.command("status")
-def status(url: str = UrlOption, token: str = TokenOption) -> None:
+def status(url: str = UrlOption, token: str = TokenOption,
+           placement_url: str = typer.Option(
+               "", "--placement-url", envvar="NOVALITE_PLACEMENT_URL",
+               help="The Placement endpoint, e.g. http://host:8778/placement in a split deployment; "
+                    "default the API's /placement.")) -> None:
     """The cloud at a glance: services, queues, builds (and stuck ones), capacity per zone."""
     remote = Remote(url, token)
+    placement = Remote(placement_url or f"{url.rstrip('/')}/placement", token)
     console = Console(highlight=False, width=max(Console().width, 140))
     now = dt.datetime.now(dt.timezone.utc)
     try:
@@ -109,8 +115,9 @@ def status(url: str = UrlOption, token: str = TokenOption) -> None:
         console.print(_queues_table(samples))
         builds, stuck = _builds_table(remote, samples, now)
         console.print(builds)
-        console.print(_capacity_table(remote))
+        console.print(_capacity_table(remote, placement))
     finally:
         remote.close()
+        placement.close()
     if stuck:
         console.print(f"[red]{stuck} build(s) stuck[/]")

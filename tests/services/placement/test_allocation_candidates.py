@@ -106,6 +106,18 @@ async def test_bad_queries_are_400(client):
         assert error(r)["status"] == 400
 
 
+async def test_numbers_too_big_for_an_inventory_are_400_and_a_huge_limit_is_no_limit(client):
+    await make_rp(client, "cn", inventory=COMPUTE)
+    huge = "9" * 25
+    for path in (f"/allocation_candidates?resources=VCPU:{huge}", f"/resource_providers?resources=VCPU:{huge}",
+                 f"/allocation_candidates?resources1=VCPU:{huge}&group_policy=none"):
+        r = await client.get(path, headers=LATEST)
+        assert r.status_code == 400, (path, r.text)
+        assert error(r)["code"] == "placement.query.bad_value" and "2147483647" in error(r)["detail"]
+    r = await client.get(f"/allocation_candidates?resources=VCPU:1&limit={huge}", headers=LATEST)
+    assert r.status_code == 200 and len(r.json()["allocation_requests"]) == 1
+
+
 async def nested_host(client, name: str = "host") -> tuple[str, str, str]:
     """A compute node with two NUMA nodes, each with a PF offering VFs."""
     root = await make_rp(client, name, inventory={"DISK_GB": 100})

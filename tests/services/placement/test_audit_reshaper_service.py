@@ -5,7 +5,7 @@ from __future__ import annotations
 import os_traits
 from sqlalchemy import func, select
 
-from novalite.services.placement.audit import find_orphan_allocations, heal
+from novalite.services.placement.audit import find_orphan_allocations, heal, holding_consumers
 from novalite.services.placement.db_models import ResourceClass, Trait
 from novalite.services.placement.service import prepare_placement_database
 from tests.services.placement.conftest import v
@@ -29,6 +29,17 @@ async def test_audit_finds_and_heals_orphans(client, sessionmaker):
     assert (await put_allocs(client, new_uuid(), {rp: {"VCPU": 6}})).status_code == 204
 
 
+async def test_heal_spares_a_consumer_that_claimed_after_the_allocations_were_read(client, sessionmaker):
+    rp = await make_rp(client, "cn", inventory={"VCPU": 8})
+    dead = new_uuid()
+    await put_allocs(client, dead, {rp: {"VCPU": 1}})
+    holding = await holding_consumers(sessionmaker)
+    late = new_uuid()  # a boot that claims while the audit reads the live servers: not among them yet
+    await put_allocs(client, late, {rp: {"VCPU": 2}})
+    assert [o.consumer_uuid for o in await heal(sessionmaker, set(), among=holding)] == [dead]
+    assert (await client.get(f"/allocations/{late}", headers=LATEST)).json()["allocations"][rp]
+
+
 async def test_reshaper_moves_inventory_and_allocations_atomically(client):
     root = await make_rp(client, "cn", inventory={"VCPU": 8})
     numa = await make_rp(client, "cn-numa0", parent=root)
@@ -47,6 +58,13 @@ async def test_reshaper_moves_inventory_and_allocations_atomically(client):
                                      numa: {"resource_provider_generation": 7, "inventories": {}}}}
     r = await client.post("/reshaper", json=stale, headers=LATEST)
     assert r.status_code == 409 and error(r)["code"] == "placement.concurrent_update"
+    assert (await client.get(f"/allocations/{consumer}", headers=LATEST)).json()["allocations"][root]
+    missing = new_uuid()
+    unknown = {**body, "inventories": {**body["inventories"],
+                                       missing: {"resource_provider_generation": 0, "inventories": {}}}}
+    r = await client.post("/reshaper", json=unknown, headers=LATEST)
+    assert r.status_code == 400 and error(r)["code"] == "placement.resource_provider.not_found"
+    assert missing in error(r)["detail"]
     assert (await client.get(f"/allocations/{consumer}", headers=LATEST)).json()["allocations"][root]
     assert (await client.post("/reshaper", json=body, headers=LATEST)).status_code == 204
     assert (await client.get(f"/resource_providers/{root}/inventories", headers=LATEST)).json()["inventories"] == {}

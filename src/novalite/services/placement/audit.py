@@ -22,6 +22,17 @@ class OrphanAllocation:
     allocations: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
+async def holding_consumers(sessionmaker: async_sessionmaker[AsyncSession]) -> set[str]:
+    """Every consumer holding allocations now.
+
+    Read it before the live set: a boot that claims after this read is not among these, and
+    one that claimed before it was already live (its build request commits before its claim),
+    so a healing run never mistakes a build in flight for an orphan.
+    """
+    async with sessionmaker() as session:
+        return set((await session.scalars(select(ALLOC.c.consumer_id).distinct())).all())
+
+
 async def find_orphan_allocations(
     sessionmaker: async_sessionmaker[AsyncSession], live_consumers: set[str]
 ) -> list[OrphanAllocation]:
@@ -42,14 +53,18 @@ async def find_orphan_allocations(
 
 
 async def heal(
-    sessionmaker: async_sessionmaker[AsyncSession], live_consumers: set[str], dry_run: bool = False
+    sessionmaker: async_sessionmaker[AsyncSession], live_consumers: set[str], dry_run: bool = False,
+    among: set[str] | None = None,
 ) -> list[OrphanAllocation]:
     """Remove the orphans' allocations and consumer records; returns what was (or would be) removed.
 
     Each orphan is deleted in its own transaction, so one failure leaves the others done;
-    consumers in `live_consumers` are never touched.
+    consumers in `live_consumers` are never touched, and with `among` only those consumers
+    are candidates (see `holding_consumers`).
     """
     orphans = await find_orphan_allocations(sessionmaker, live_consumers)
+    if among is not None:
+        orphans = [o for o in orphans if o.consumer_uuid in among]
     if dry_run:
         return orphans
     for orphan in orphans:

@@ -18,7 +18,7 @@ from novalite.services.placement.objects.exceptions import (
     QUERYPARAM_BAD_VALUE,
     InvalidRequest,
 )
-from novalite.services.placement.objects.filters import parse_member_of, parse_required, parse_resources
+from novalite.services.placement.objects.filters import MAX_AMOUNT, parse_member_of, parse_required, parse_resources
 
 _GROUP_KEY = re.compile(r"^(resources|required|member_of|in_tree)(.*)$")
 _SUFFIX_NUMERIC = re.compile(r"^[1-9][0-9]*$")
@@ -80,7 +80,7 @@ def parse(params: list[tuple[str, str]], version: Version) -> CandidateRequest:
         value = wide["limit"][0]
         if not value.isdigit() or int(value) < 1:
             raise _bad(f"Invalid query string parameters: '{value}' does not match '^[1-9][0-9]*$'")
-        request.limit = int(value)
+        request.limit = min(int(value), MAX_AMOUNT)  # more than that is "no limit" in practice
     if "group_policy" in wide:
         policy = wide["group_policy"][0]
         if policy not in ("none", "isolate"):

@@ -10,6 +10,7 @@ from novalite.services.placement.handlers.common import (
     admin_context, db, no_content, read_json, require_version, validate, version, wants,
 )
 from novalite.services.placement.objects import allocations, inventories, providers
+from novalite.services.placement.objects.exceptions import RESOURCE_PROVIDER_NOT_FOUND, InvalidRequest
 from novalite.services.placement.schemas.allocation import Reshape
 from novalite.services.placement.validation import consumer_write
 
@@ -28,7 +29,10 @@ async def reshape(request: Request) -> Response:
         # held can be removed by the same request
         await allocations.release(s, [w.consumer_uuid for w in writes])
         for rp_uuid, entry in body.inventories.items():
-            provider = await providers.require(s, rp_uuid)
+            provider = await providers.get(s, rp_uuid)
+            if provider is None:  # part of the body, so a bad request rather than a missing URL, as upstream
+                raise InvalidRequest(f"Resource provider {rp_uuid} in the reshape inventories does not exist",
+                                     RESOURCE_PROVIDER_NOT_FOUND)
             await inventories.replace_all(
                 s, provider, entry.resource_provider_generation,
                 {rc: inv.model_dump() for rc, inv in entry.inventories.items()},

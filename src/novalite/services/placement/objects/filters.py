@@ -49,6 +49,10 @@ class AggregateFilter:
         return all(any_of & aggs for any_of in self.member_of)
 
 
+# Inventory totals are 32-bit in Placement's schema: no amount above this can ever fit.
+MAX_AMOUNT = 2147483647
+
+
 def parse_resources(value: str, param: str = "resources") -> dict[str, int]:
     """`VCPU:2,MEMORY_MB:512` -> {"VCPU": 2, "MEMORY_MB": 512}; amounts must be positive."""
     out: dict[str, int] = {}
@@ -67,6 +71,10 @@ def parse_resources(value: str, param: str = "resources") -> dict[str, int]:
             raise InvalidRequest(
                 f"Requested resource {name} expected positive integer amount. Got: {amount}.",
                 QUERYPARAM_BAD_VALUE)
+        if number > MAX_AMOUNT:
+            raise InvalidRequest(
+                f"Requested resource {name} amount {number} is more than the largest an inventory can "
+                f"hold ({MAX_AMOUNT}).", QUERYPARAM_BAD_VALUE)
         if name in out:
             raise InvalidRequest(f"Resource class {name} appears more than once in {param}: {value}.",
                                  QUERYPARAM_BAD_VALUE)
