@@ -55,6 +55,11 @@ class InstanceSpec(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict)
 
 
+# The image formats both drivers boot from (libvirt lays a qcow2 overlay on either), as the
+# traits the scheduler's image-type prefilter asks placement for.
+IMAGE_TYPE_TRAITS = ["COMPUTE_IMAGE_TYPE_QCOW2", "COMPUTE_IMAGE_TYPE_RAW"]
+
+
 class HostResources(BaseModel):
     """A host's capacity and identity, as inventory for placement and a compute node record."""
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from novalite.config import FakeDriverOptions
 from novalite.drivers.base import (
+    IMAGE_TYPE_TRAITS,
     ComputeDriver,
     DriverError,
     FlavorSpec,
@@ -67,7 +68,7 @@ class FakeDriver(ComputeDriver):
             local_gb_used=used_disk,
             cpu_info={"arch": "x86_64", "model": "fake", "vendor": "novalite",
                       "topology": {"sockets": 1, "cores": self.options.vcpus, "threads": 1}},
-            traits=["HW_CPU_X86_SSE2", "HW_CPU_X86_AVX", "COMPUTE_NET_ATTACH_INTERFACE"],
+            traits=["HW_CPU_X86_SSE2", "HW_CPU_X86_AVX", "COMPUTE_NET_ATTACH_INTERFACE", *IMAGE_TYPE_TRAITS],
         )
 
     async def list_power_states(self) -> dict[str, PowerState]:

@@ -11,6 +11,7 @@ from novalite.db.api_models import RequestSpec
 from novalite.services.image.store import find_local_image, images_dir
 from tests.conftest import client_for
 from tests.services.image.conftest import IMAGES, PATCH, create, upload
+from tests.support.compute import wait_status
 
 DATA = b"\x00novalite-image\xff" * 1000
 
@@ -179,3 +180,19 @@ async def test_server_create_checks_the_image(image_cloud, client):
     assert spec.spec["image"]["id"] == good["id"] and spec.spec["image"]["name"] == "good"
     assert spec.spec["image"]["properties"]["hw_video_model"] == "vga"
     assert spec.spec["image"]["properties"]["disk_format"] == "raw"
+
+
+async def test_the_image_type_prefilter_places_only_on_hosts_that_boot_the_format(cloud_factory, settings_factory):
+    cloud = await cloud_factory(settings_factory(image={"enabled": True},
+                                                 scheduler={"query_placement_for_image_type_support": True}))
+    async with client_for(cloud, token="alice:alpha") as client:
+        booted = {}
+        for disk_format in ("qcow2", "vhd"):
+            image = await create(client, name=disk_format, disk_format=disk_format)
+            await upload(client, image["id"], DATA)
+            response = await client.post("/compute/v2.1/servers", json={"server": {
+                "name": disk_format, "flavorRef": "1", "networks": "none", "imageRef": image["id"]}})
+            assert response.status_code == 202, response.text
+            booted[disk_format] = await wait_status(client, response.json()["server"]["id"], "ACTIVE", "ERROR")
+    assert booted["qcow2"]["status"] == "ACTIVE"  # both drivers report COMPUTE_IMAGE_TYPE_QCOW2
+    assert booted["vhd"]["status"] == "ERROR" and "No valid host" in booted["vhd"]["fault"]["message"]

@@ -16,7 +16,7 @@ from typing import Any, Callable, TypeVar
 import libvirt
 import os_traits
 
-from novalite.drivers.base import DriverError, HostResources
+from novalite.drivers.base import IMAGE_TYPE_TRAITS, DriverError, HostResources
 from novalite.drivers.libvirt.config_xml import NAMESPACE
 
 T = TypeVar("T")
@@ -176,7 +176,7 @@ class Host:
             local_gb_used=(disk.total - disk.free) // gib,
             cpu_info=cpu_info,
             host_ip=_host_ip(),
-            traits=cpu_traits(features),
+            traits=[*cpu_traits(features), *IMAGE_TYPE_TRAITS],
         )
 
 
