@@ -37,7 +37,24 @@ async def _eventually(check, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.1)
 
 
+async def _add_operator_traits(cloud, host: str, *names: str) -> None:
+    compute = next(c for c in cloud.computes if c.host == host)
+    placement = client_for(cloud)
+    headers = {"OpenStack-API-Version": "placement 1.6"}
+    path = f"/placement/resource_providers/{compute.node_uuid}/traits"
+    for name in names:
+        if name.startswith("CUSTOM_"):
+            assert (await placement.put(f"/placement/traits/{name}", headers=headers)).status_code in (201, 204)
+    current = (await placement.get(path, headers=headers)).json()
+    reply = await placement.put(path, headers=headers, json={
+        "traits": current["traits"] + list(names),
+        "resource_provider_generation": current["resource_provider_generation"]})
+    assert reply.status_code == 200, reply.text
+
+
 async def test_disable_with_reason_reaches_placement_and_enable_clears_it(cloud, client):
+    operators = {"CUSTOM_FAST_DISK", "STORAGE_DISK_SSD"}
+    await _add_operator_traits(cloud, "compute-1", *operators)
     service = await _compute_service(client, "compute-1")
     assert isinstance(service["id"], str) and service["status"] == "enabled" and service["state"] == "up"
     reply = await client.put(f"{SERVICES}/{service['id']}", json={"status": "disabled",
@@ -50,6 +67,7 @@ async def test_disable_with_reason_reaches_placement_and_enable_clears_it(cloud,
         return "COMPUTE_STATUS_DISABLED" in await _traits(cloud, "compute-1")
 
     await _eventually(disabled_trait)  # the compute's next heartbeat notices and re-reports
+    assert operators <= await _traits(cloud, "compute-1")  # the compute replaces only its own traits
     ids = [(await boot(client, name=f"d{i}"))["server"]["id"] for i in range(6)]
     servers = [await wait_status(client, i, "ACTIVE", "ERROR") for i in ids]
     assert {s["OS-EXT-SRV-ATTR:host"] for s in servers} <= {"compute-2", "compute-3"}
@@ -61,6 +79,7 @@ async def test_disable_with_reason_reaches_placement_and_enable_clears_it(cloud,
         return "COMPUTE_STATUS_DISABLED" not in await _traits(cloud, "compute-1")
 
     await _eventually(trait_gone)
+    assert operators | {"COMPUTE_IMAGE_TYPE_RAW"} <= await _traits(cloud, "compute-1")
 
 
 async def test_forced_down_and_the_2_53_validation(cloud, client):

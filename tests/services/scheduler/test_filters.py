@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from novalite.config import DEFAULT_FILTERS
+from novalite.config import DEFAULT_FILTERS, Settings
 from novalite.services.scheduler.context import GroupInfo
 from novalite.services.scheduler.filters import load_filters
 from tests.services.scheduler.support import aggregate, make_context, make_host
@@ -22,7 +22,11 @@ def reason(name: str, host, ctx) -> str | None:
 
 
 def test_default_list_is_novas_and_unknown_names_fail_with_the_name():
-    assert [f.name for f in load_filters(DEFAULT_FILTERS)] == DEFAULT_FILTERS
+    novas = ["ComputeFilter", "ComputeCapabilitiesFilter", "ImagePropertiesFilter",
+             "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter"]  # Nova's [filter_scheduler] default
+    assert DEFAULT_FILTERS == novas and [f.name for f in load_filters(DEFAULT_FILTERS)] == novas
+    options = Settings().scheduler
+    assert options.enabled_filters == novas and options.host_subset_size == 1
     with pytest.raises(ValueError, match="NoSuchFilter"):
         load_filters(["ComputeFilter", "NoSuchFilter"])
     with pytest.raises(ValueError, match="cannot be imported"):

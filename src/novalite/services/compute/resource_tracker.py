@@ -32,6 +32,11 @@ def inventory_from(resources: HostResources, options: ComputeOptions) -> dict[st
     return inventory
 
 
+# The namespaces a compute reports from its driver and its service status; traits outside
+# them on its provider are an operator's (CUSTOM_*, STORAGE_DISK_SSD...) and are kept, as in Nova.
+COMPUTE_OWNED_TRAITS = ("HW_", "COMPUTE_")
+
+
 class ResourceTracker:
     def __init__(self, placement: PlacementClient, driver: ComputeDriver, options: ComputeOptions):
         self.placement, self.driver, self.options = placement, driver, options
@@ -50,5 +55,5 @@ class ResourceTracker:
             self._last_inventory = inventory
         traits = sorted(set(resources.traits) | ({"COMPUTE_STATUS_DISABLED"} if self.disabled else set()))
         if traits != self._last_traits:
-            await self.placement.set_traits(ctx, provider_uuid, traits)
+            await self.placement.set_traits(ctx, provider_uuid, traits, managed=COMPUTE_OWNED_TRAITS)
             self._last_traits = traits

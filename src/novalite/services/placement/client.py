@@ -99,8 +99,18 @@ class PlacementClient(abc.ABC):
         """Replace the provider's inventory; retry on generation conflicts; no-op if unchanged."""
 
     @abc.abstractmethod
-    async def set_traits(self, ctx: RequestContext, rp_uuid: str, traits: list[str]) -> None:
-        """Replace the provider's traits (creating CUSTOM_* ones); no-op if unchanged."""
+    async def set_traits(self, ctx: RequestContext, rp_uuid: str, traits: list[str],
+                         managed: tuple[str, ...] = ()) -> None:
+        """Replace the provider's traits (creating CUSTOM_* ones); no-op if unchanged.
+
+        With `managed` prefixes, only traits in those namespaces are the caller's to replace:
+        the provider's other traits (an operator's CUSTOM_FAST_DISK, say) are kept.
+        """
+
+    @staticmethod
+    def merged_traits(current: list[str], traits: list[str], managed: tuple[str, ...]) -> list[str]:
+        kept = {t for t in current if not t.startswith(managed)} if managed else set()
+        return sorted(set(traits) | kept)
 
     @abc.abstractmethod
     async def set_aggregates(self, ctx: RequestContext, rp_uuid: str, aggregates: list[str]) -> None: ...

@@ -111,12 +111,13 @@ class HttpPlacementClient(PlacementClient):
 
         await self._retry_on_conflict(once)
 
-    async def set_traits(self, ctx: RequestContext, rp_uuid: str, traits: list[str]) -> None:
+    async def set_traits(self, ctx: RequestContext, rp_uuid: str, traits: list[str],
+                         managed: tuple[str, ...] = ()) -> None:
         path = f"/resource_providers/{rp_uuid}/traits"
-        wanted = sorted(set(traits))
 
         async def once() -> None:
             current = (await self._call(ctx, "GET", path)).json()
+            wanted = self.merged_traits(current["traits"], traits, managed)
             if sorted(current["traits"]) == wanted:
                 return
             for name in wanted:

@@ -114,12 +114,13 @@ class LocalPlacementClient(PlacementClient):
 
         await self._retrying(work)
 
-    async def set_traits(self, ctx: RequestContext, rp_uuid: str, traits_: list[str]) -> None:
-        wanted = sorted(set(traits_))
-
+    async def set_traits(self, ctx: RequestContext, rp_uuid: str, traits_: list[str],
+                         managed: tuple[str, ...] = ()) -> None:
         async def work(s: AsyncSession) -> None:
             provider = await providers.require(s, rp_uuid)
-            if await traits.of_provider(s, provider.id) == wanted:
+            current = await traits.of_provider(s, provider.id)
+            wanted = self.merged_traits(current, traits_, managed)
+            if current == wanted:
                 return
             for name in wanted:
                 if name.startswith("CUSTOM_"):
