@@ -127,3 +127,18 @@ async def test_a_deleting_server_stays_visible_until_its_host_has_destroyed_it(c
         assert server_id not in {s["id"] for s in (await client.get(SERVERS)).json()["servers"]}
         assert all(compute.driver.guests == {} for compute in cloud.computes)
         assert all(v == 0 for v in (await total_usage(cloud)).values())
+
+
+async def test_a_build_message_delivered_twice_builds_once_and_keeps_the_claim(cloud, client):
+    from novalite.context import RequestContext
+    from novalite.services.conductor.rpcapi import TOPIC
+
+    server_id = await boot_active(client, name="once")
+    usage = await total_usage(cloud)
+    # What a broker does when a conductor dies before acknowledging: the same message again.
+    await cloud.runtime.bus.call(TOPIC, "build_instances", RequestContext.admin(), instance_uuids=[server_id])
+    server = (await client.get(f"{SERVERS}/{server_id}")).json()["server"]
+    assert server["status"] == "ACTIVE" and await total_usage(cloud) == usage
+    actions = (await client.get(f"{SERVERS}/{server_id}/os-instance-actions")).json()["instanceActions"]
+    assert [a["action"] for a in actions] == ["create"]
+    assert sum(server_id in c.driver.guests for c in cloud.computes) == 1

@@ -208,3 +208,41 @@ async def test_hypervisors_services_and_zones(cloud, client):
     assert zones == [{"zoneName": "nova", "zoneState": {"available": True}, "hosts": None}]
     detail = (await client.get("/compute/v2.1/os-availability-zone/detail")).json()["availabilityZoneInfo"]
     assert set(detail[0]["hosts"]) == {"compute-1", "compute-2", "compute-3"}
+
+
+async def _names(client, **params) -> list[str]:
+    response = await client.get(SERVERS, params=params)
+    assert response.status_code == 200, response.text
+    return [s["name"] for s in response.json()["servers"]]
+
+
+async def test_sort_keys_and_directions_with_paging(cloud, client):
+    ids = [(await boot(client, name=name))["server"]["id"] for name in ("b", "d", "a", "c")]
+    await asyncio.gather(*(wait_status(client, i, "ACTIVE") for i in ids))
+    assert await _names(client, sort_key="display_name", sort_dir="asc") == ["a", "b", "c", "d"]
+    assert await _names(client, sort_key="display_name") == ["d", "c", "b", "a"]  # desc when not given
+    assert await _names(client) == ["c", "a", "d", "b"]  # default: newest first
+    # Two keys, each with its direction; every server is ACTIVE, so the name decides.
+    two = [("sort_key", "vm_state"), ("sort_dir", "asc"), ("sort_key", "display_name"), ("sort_dir", "desc")]
+    assert [s["name"] for s in (await client.get(SERVERS, params=two)).json()["servers"]] == ["d", "c", "b", "a"]
+    paged, marker = [], None
+    while True:
+        params = {"sort_key": "display_name", "sort_dir": "asc", "limit": "1", **({"marker": marker} if marker else {})}
+        page = (await client.get(f"{SERVERS}/detail", params=params)).json()
+        paged += [s["name"] for s in page["servers"]]
+        if "servers_links" not in page:
+            break
+        marker = page["servers"][-1]["id"]
+    assert paged == ["a", "b", "c", "d"]
+    # NULLs are the smallest value: servers never terminated come first ascending.
+    assert len(await _names(client, sort_key="terminated_at", sort_dir="asc")) == 4
+
+    for bad in ({"sort_key": "nope"}, {"sort_key": "display_name", "sort_dir": "sideways"},
+                {"sort_dir": "asc"}):
+        response = await client.get(SERVERS, params=bad)
+        assert response.status_code == 400 and "sort" in response.json()["badRequest"]["message"], bad
+    async with client_for(cloud, version="2.74") as old:
+        assert (await old.get(SERVERS, params={"sort_key": "vcpus"})).status_code == 200  # ignored, as Nova
+    assert (await client.get(SERVERS, params={"sort_key": "vcpus"})).status_code == 400
+    async with client_for(cloud, token="alice:admin") as member:
+        assert (await member.get(SERVERS, params={"sort_key": "host"})).status_code == 200

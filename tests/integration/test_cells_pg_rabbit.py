@@ -46,9 +46,9 @@ async def _usages(api: Cloud) -> dict[str, dict[str, int]]:
     return {p["name"]: await placement.get_usages(ctx, p["uuid"]) for p in providers}
 
 
-async def _all_pages(client: httpx.AsyncClient, limit: int) -> list[str]:
+async def _all_pages(client: httpx.AsyncClient, limit: int, **sort: str) -> list[str]:
     seen: list[str] = []
-    params: dict[str, Any] = {"limit": limit}
+    params: dict[str, Any] = {"limit": limit, **sort}
     while True:
         body = (await client.get(f"{SERVERS}/detail", params=params)).json()
         seen += [s["id"] for s in body["servers"]]
@@ -85,6 +85,9 @@ async def test_builds_land_in_their_host_cell_lists_merge_and_deletes_free_place
         assert paged == [s["id"] for s in listed] and len(paged) == 24 and set(paged) == set(ids)
         created = [s["created"] for s in listed]
         assert created == sorted(created, reverse=True)  # newest first across both cells
+        by_name = {s["id"]: s["name"] for s in listed}
+        named = await _all_pages(client, limit=5, sort_key="display_name", sort_dir="asc")
+        assert [by_name[i] for i in named] == sorted(by_name.values())  # one order across both cells
 
         for i in ids:
             assert (await client.delete(f"{SERVERS}/{i}")).status_code == 204

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ from novalite.db.cell_models import Instance, InstanceFault
 from novalite.runtime import Runtime
 from novalite.services.api.errors import bad_request
 from novalite.services.api.microversion import APIVersion
+from novalite.services.api.server_sort import (
+    DEFAULT_ORDER, Order, after_marker, comes_after, order_by, parse_sort, sort_key, values_of,
+)
 from novalite.states import TaskState, vm_states_for_status
 
 LOG = logging.getLogger(__name__)
@@ -53,6 +57,7 @@ class ListQuery:
     extra: dict[str, Any] = field(default_factory=dict)
     # From 2.69 the servers of a cell that cannot be reached are listed as minimal records.
     minimal_for_down_cells: bool = False
+    order: Order = DEFAULT_ORDER
 
 
 _STATUS_TASKS = {
@@ -84,7 +89,8 @@ def parse_query(params: list[tuple[str, str]], ctx: RequestContext, version: API
         if key in ADMIN_ONLY and not ctx.is_admin:
             continue  # Nova ignores admin-only filters from other users
         values[key] = value
-    query = ListQuery(limit=parse_limit(values.get("limit"), max_limit), marker=values.get("marker"))
+    query = ListQuery(limit=parse_limit(values.get("limit"), max_limit), marker=values.get("marker"),
+                      order=parse_sort(params, ctx, version))
     if "name" in values:
         try:
             re.compile(values["name"])
@@ -120,38 +126,45 @@ def parse_query(params: list[tuple[str, str]], ctx: RequestContext, version: API
 class ListedServer:
     created_at: dt.datetime
     uuid: str
+    values: tuple[Any, ...]  # the server's values for the list's sort order
     instance: Instance | None = None
     build_request: dict[str, Any] | None = None
     fault: InstanceFault | None = None
     project_id: str | None = None  # set on the minimal record of a server in a down cell
 
-    @property
-    def sort_key(self) -> tuple[dt.datetime, str]:
-        return (self.created_at, self.uuid)
+
+def _build_request_values(order: Order, row: BuildRequest) -> tuple[Any, ...]:
+    return values_of(order, lambda key: row.created_at if key == "created_at" else
+                     row.instance_uuid if key == "uuid" else row.instance.get(key))
 
 
-async def _marker_key(runtime: Runtime, marker: str) -> tuple[dt.datetime, str]:
+def _mapping_values(order: Order, row: InstanceMapping) -> tuple[Any, ...]:
+    """A server of a down cell: the API database knows its creation time and id, nothing more."""
+    return values_of(order, lambda key: {"created_at": row.created_at, "uuid": row.instance_uuid}.get(key))
+
+
+async def _marker_values(runtime: Runtime, marker: str, order: Order) -> tuple[Any, ...]:
     async with runtime.require_api_db()() as session:
         mapping = await session.scalar(select(InstanceMapping).where(InstanceMapping.instance_uuid == marker))
         if mapping is not None and mapping.cell is None:
             br = await session.scalar(select(BuildRequest).where(BuildRequest.instance_uuid == marker))
             if br is not None:
-                return (br.created_at, marker)
+                return _build_request_values(order, br)
     if mapping is not None and mapping.cell is not None:
         try:
             async with runtime.require_cells().session(mapping.cell.uuid) as session:
                 instance = await session.scalar(select(Instance).where(Instance.uuid == marker))
         except CELL_DOWN_ERRORS:
             # Its cell is down (a 2.69 client paging past an UNKNOWN server): the mapping knows enough.
-            return (mapping.created_at, marker)
+            return _mapping_values(order, mapping)
         if instance is not None:
-            return (instance.created_at, marker)
+            return values_of(order, lambda key: getattr(instance, key))
     raise bad_request(f"marker [{marker}] not found")
 
 
 async def list_servers(runtime: Runtime, query: ListQuery) -> list[ListedServer]:
-    """Newest first (created_at, then uuid, descending), as Nova sorts by default."""
-    marker = await _marker_key(runtime, query.marker) if query.marker else None
+    """In the query's order: by default newest first (created_at, then uuid, descending), as Nova."""
+    marker = await _marker_values(runtime, query.marker, query.order) if query.marker else None
     found: list[ListedServer] = []
     if query.limit == 0:
         return found
@@ -164,32 +177,39 @@ async def list_servers(runtime: Runtime, query: ListQuery) -> list[ListedServer]
             LOG.warning("cell %s is unreachable while listing servers: %s", cell_uuid, exc)
             if query.minimal_for_down_cells:
                 found += await _down_cell_instances(runtime, cell_uuid, query, marker)
-    found.sort(key=lambda s: s.sort_key, reverse=True)
+    merge_key = sort_key(query.order)
+    found.sort(key=lambda s: merge_key(s.values))
     return found[: query.limit]
 
 
 async def _down_cell_instances(runtime: Runtime, cell_uuid: str, query: ListQuery,
-                               marker: tuple[dt.datetime, str] | None) -> list[ListedServer]:
+                               marker: tuple[Any, ...] | None) -> list[ListedServer]:
     """What the API database alone knows of a down cell's servers: their mappings."""
     cell = runtime.require_cells().cells[cell_uuid]
     stmt = select(InstanceMapping).where(InstanceMapping.cell_id == cell.id,
                                          InstanceMapping.queued_for_delete.is_(False))
     if query.project_id:
         stmt = stmt.where(InstanceMapping.project_id == query.project_id)
-    if marker:
-        stmt = stmt.where(or_(InstanceMapping.created_at < marker[0],
-                              and_(InstanceMapping.created_at == marker[0], InstanceMapping.instance_uuid < marker[1])))
-    stmt = stmt.order_by(InstanceMapping.created_at.desc(), InstanceMapping.instance_uuid.desc()).limit(query.limit)
+    if query.order == DEFAULT_ORDER:  # the mapping has both sort columns: let the database page
+        if marker:
+            stmt = stmt.where(or_(InstanceMapping.created_at < marker[0],
+                                  and_(InstanceMapping.created_at == marker[0],
+                                       InstanceMapping.instance_uuid < marker[1])))
+        stmt = stmt.order_by(InstanceMapping.created_at.desc(), InstanceMapping.instance_uuid.desc())
+        stmt = stmt.limit(query.limit)
     async with runtime.require_api_db()() as session:
         rows = (await session.scalars(stmt)).all()
-    return [ListedServer(created_at=r.created_at, uuid=r.instance_uuid, project_id=r.project_id) for r in rows]
+    listed = [ListedServer(created_at=r.created_at, uuid=r.instance_uuid, values=_mapping_values(query.order, r),
+                           project_id=r.project_id) for r in rows]
+    return [s for s in listed if marker is None or comes_after(query.order, s.values, marker)]
 
 
 async def _build_requests(runtime: Runtime, query: ListQuery,
-                          marker: tuple[dt.datetime, str] | None) -> list[ListedServer]:
+                          marker: tuple[Any, ...] | None) -> list[ListedServer]:
+    """Servers not yet in a cell: few and short-lived, so sorted and paged here rather than in SQL."""
     if query.host or (query.vm_states is not None and "building" not in query.vm_states) or query.task_states:
         return []
-    stmt = select(BuildRequest).order_by(BuildRequest.created_at.desc(), BuildRequest.instance_uuid.desc())
+    stmt = select(BuildRequest)
     if query.project_id:
         stmt = stmt.where(BuildRequest.project_id == query.project_id)
     # Filters run in the query, before the limit, so a page is never cut short by them.
@@ -199,17 +219,18 @@ async def _build_requests(runtime: Runtime, query: ListQuery,
         stmt = stmt.where(BuildRequest.instance["image_ref"].as_string() == query.image)
     if query.flavor:
         stmt = stmt.where(BuildRequest.instance["flavor"]["flavorid"].as_string() == query.flavor)
-    if marker:
-        stmt = stmt.where(or_(BuildRequest.created_at < marker[0],
-                              and_(BuildRequest.created_at == marker[0], BuildRequest.instance_uuid < marker[1])))
     async with runtime.require_api_db()() as session:
-        rows = (await session.scalars(stmt.limit(query.limit))).all()
-    return [ListedServer(created_at=row.created_at, uuid=row.instance_uuid, build_request=row.instance)
-            for row in rows]
+        rows = (await session.scalars(stmt)).all()
+    listed = [ListedServer(created_at=row.created_at, uuid=row.instance_uuid,
+                           values=_build_request_values(query.order, row), build_request=row.instance)
+              for row in rows]
+    listed = [s for s in listed if marker is None or comes_after(query.order, s.values, marker)]
+    merge_key = sort_key(query.order)
+    return sorted(listed, key=lambda s: merge_key(s.values))[: query.limit]
 
 
 async def _cell_instances(runtime: Runtime, cell_uuid: str, query: ListQuery,
-                          marker: tuple[dt.datetime, str] | None) -> list[ListedServer]:
+                          marker: tuple[Any, ...] | None) -> list[ListedServer]:
     stmt = select(Instance).where(Instance.deleted == 0)
     if query.project_id:
         stmt = stmt.where(Instance.project_id == query.project_id)
@@ -228,13 +249,13 @@ async def _cell_instances(runtime: Runtime, cell_uuid: str, query: ListQuery,
     if query.changes_since:
         stmt = stmt.where(Instance.updated_at >= query.changes_since)
     if marker:
-        stmt = stmt.where(or_(Instance.created_at < marker[0],
-                              and_(Instance.created_at == marker[0], Instance.uuid < marker[1])))
-    stmt = stmt.order_by(Instance.created_at.desc(), Instance.uuid.desc()).limit(query.limit)
+        stmt = stmt.where(after_marker(query.order, marker))
+    stmt = stmt.order_by(*order_by(query.order)).limit(query.limit)
     async with runtime.require_cells().session(cell_uuid) as session:
         rows = list((await session.scalars(stmt)).all())
         faults = await latest_faults(session, [r.uuid for r in rows if r.vm_state == "error"])
-    return [ListedServer(created_at=r.created_at, uuid=r.uuid, instance=r, fault=faults.get(r.uuid)) for r in rows]
+    return [ListedServer(created_at=r.created_at, uuid=r.uuid, instance=r, fault=faults.get(r.uuid),
+                         values=values_of(query.order, functools.partial(getattr, r))) for r in rows]
 
 
 async def latest_faults(session: Any, uuids: list[str]) -> dict[str, InstanceFault]:
