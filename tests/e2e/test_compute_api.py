@@ -170,6 +170,9 @@ async def test_flavors_and_extra_specs(client):
     flavors = (await client.get("/compute/v2.1/flavors/detail")).json()["flavors"]
     assert [f["name"] for f in flavors][:2] == ["m1.tiny", "m1.small"]
     assert flavors[0]["swap"] == 0 and flavors[0]["extra_specs"] == {}
+    huge = await client.get("/compute/v2.1/flavors", params={"minRam": "9" * 30})
+    assert huge.status_code == 200 and huge.json()["flavors"] == []  # larger than any flavor can be
+    assert (await client.get("/compute/v2.1/flavors", params={"minRam": "lots"})).status_code == 400
     old = (await client.get("/compute/v2.1/flavors/1", headers={"OpenStack-API-Version": "compute 2.1"})).json()
     assert old["flavor"]["swap"] == "" and "extra_specs" not in old["flavor"]
     created = await client.post("/compute/v2.1/flavors", json={"flavor": {

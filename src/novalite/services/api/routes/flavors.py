@@ -64,7 +64,8 @@ async def _list(request: Request, ctx: RequestContext, detail: bool) -> dict[str
     for name, column in (("minRam", Flavor.memory_mb), ("minDisk", Flavor.root_gb)):
         if name in params:
             try:
-                stmt = stmt.where(column >= int(params[name]))
+                # Flavor sizes are 32-bit columns: a bigger minimum simply matches nothing.
+                stmt = stmt.where(column >= max(min(int(params[name]), 2**31 - 1), -(2**31)))
             except ValueError:
                 raise bad_request(f"Invalid {name} filter [{params[name]}]") from None
     is_public = params.get("is_public", "true").lower()
