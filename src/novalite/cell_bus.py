@@ -90,9 +90,13 @@ class CellRoutedBus(Bus):
         and the cell's own queues named `<cell>/<topic>` (a cell conductor's `conductor`
         would otherwise read as the super-conductor's)."""
         depths = await self.pool.top.queue_depths()
+        own_brokers = {uuid: cell for uuid, cell in self.cells.cells.items()
+                       if not self.pool.is_top(cell.transport_url)}
+        if not own_brokers:  # every cell shares the top-level broker: nothing more to read
+            return depths
         for cell_uuid, hosts in (await self.cells.hosts_by_cell()).items():
-            cell = self.cells.cells.get(cell_uuid)
-            if cell is None or self.pool.is_top(cell.transport_url):
+            cell = own_brokers.get(cell_uuid)
+            if cell is None:
                 continue
             bus = await self.pool.get(cell.transport_url)
             for host in hosts:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
 from novalite.context import RequestContext
 from novalite.db.api_models import BuildRequest, InstanceMapping, RequestSpec
-from novalite.db.cell_models import Service
 from novalite.objects import actions, instances
 from novalite.runtime import Runtime
 from novalite.services.api.server_locator import Located, locate
 from novalite.services.api.server_action_ops import finished_migration
-from novalite.services.api.service_status import service_is_up
+from novalite.services.api.service_status import compute_is_up
 from novalite.services.compute.rpcapi import ComputeActionsAPI, ComputeAPI
 from novalite.states import TaskState, VmState, check_state
 
@@ -43,9 +42,7 @@ async def delete_server(runtime: Runtime, ctx: RequestContext, uuid: str) -> Non
 
 async def _compute_is_up(runtime: Runtime, cell_uuid: str, host: str) -> bool:
     async with runtime.require_cells().session(cell_uuid) as session:
-        service = await session.scalar(select(Service).where(
-            Service.host == host, Service.binary == "nova-compute", Service.deleted == 0))
-    return service is not None and service_is_up(service, runtime.settings.service.service_down_time)
+        return await compute_is_up(session, host, runtime.settings.service.service_down_time)
 
 
 async def _delete_in_cell(runtime: Runtime, ctx: RequestContext, located: Located) -> None:

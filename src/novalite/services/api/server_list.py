@@ -190,7 +190,8 @@ async def _down_cell_instances(runtime: Runtime, cell_uuid: str, query: ListQuer
                                          InstanceMapping.queued_for_delete.is_(False))
     if query.project_id:
         stmt = stmt.where(InstanceMapping.project_id == query.project_id)
-    if query.order == DEFAULT_ORDER:  # the mapping has both sort columns: let the database page
+    paged_here = query.order == DEFAULT_ORDER  # the mapping has both sort columns: the database pages
+    if paged_here:
         if marker:
             stmt = stmt.where(or_(InstanceMapping.created_at < marker[0],
                                   and_(InstanceMapping.created_at == marker[0],
@@ -201,7 +202,9 @@ async def _down_cell_instances(runtime: Runtime, cell_uuid: str, query: ListQuer
         rows = (await session.scalars(stmt)).all()
     listed = [ListedServer(created_at=r.created_at, uuid=r.instance_uuid, values=_mapping_values(query.order, r),
                            project_id=r.project_id) for r in rows]
-    return [s for s in listed if marker is None or comes_after(query.order, s.values, marker)]
+    if paged_here or marker is None:
+        return listed
+    return [s for s in listed if comes_after(query.order, s.values, marker)]
 
 
 async def _build_requests(runtime: Runtime, query: ListQuery,

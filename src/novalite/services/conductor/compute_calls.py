@@ -16,6 +16,7 @@ from novalite.drivers.base import HostResources
 from novalite.objects import actions, instances
 from novalite.observability.metrics import observe_build
 from novalite.records import ActionEvent
+from novalite.services.api.service_status import compute_service
 from novalite.services.conductor.instance_cells import InstanceCells
 from novalite.states import VmState
 
@@ -59,9 +60,7 @@ class ComputeCalls:
         cells = self._cells
         cell_uuid = await cells.map_host(host, self.cell_uuid or cells.cells_with_hosts()[0].uuid)
         async with cells.session(cell_uuid) as session, session.begin():
-            service = await session.scalar(
-                select(Service).where(Service.host == host, Service.binary == "nova-compute", Service.deleted == 0)
-            )
+            service = await compute_service(session, host)
             if service is None:
                 service = Service(uuid=str(uuidlib.uuid4()), host=host, binary="nova-compute",
                                   topic="compute")

@@ -26,11 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from novalite import events
 from novalite.context import RequestContext
 from novalite.db.api_models import BuildRequest, InstanceMapping
-from novalite.db.cell_models import Instance, Service
+from novalite.db.cell_models import Instance
 from novalite.db.types import utcnow
 from novalite.objects import actions, instances
 from novalite.observability.metrics import observe_build
-from novalite.services.api.service_status import service_is_up
+from novalite.services.api.service_status import compute_is_up
 from novalite.states import VmState
 
 if TYPE_CHECKING:
@@ -96,9 +96,7 @@ class StuckBuildMonitor:
             )
             if changed.rowcount == 0:
                 return False  # finished, deleted or ended by another conductor meanwhile
-            service = await session.scalar(select(Service).where(
-                Service.host == host, Service.binary == "nova-compute", Service.deleted == 0))
-            if service is None or not service_is_up(service, settings.service.service_down_time):
+            if host is None or not await compute_is_up(session, host, settings.service.service_down_time):
                 why = f"its compute service on {host} is down"
             else:
                 why = f"compute host {host} reported no progress"
